@@ -1,0 +1,100 @@
+"""The `flume-mqtt` command line: version, help, exit codes of commands not built yet."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+import pytest
+
+import bridge
+from bridge.cli import main
+
+
+@pytest.fixture(autouse=True)
+def restore_root_logger() -> Iterator[None]:
+    """Undo main()'s logging set-up, so later tests keep pytest's own handlers."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
+def test_version_prints_the_package_version(capsys: pytest.CaptureFixture[str]) -> None:
+    """`--version` prints the distribution's version and exits 0."""
+    with pytest.raises(SystemExit) as stopped:
+        main(["--version"])
+    assert stopped.value.code == 0
+    assert capsys.readouterr().out.strip() == f"flume-mqtt {bridge.__version__}"
+
+
+def test_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
+    """`--help` names the four commands of the design."""
+    with pytest.raises(SystemExit) as stopped:
+        main(["--help"])
+    assert stopped.value.code == 0
+    out = capsys.readouterr().out
+    for command in ("run", "check", "simulate", "discovery"):
+        assert command in out
+
+
+def test_a_command_is_required(capsys: pytest.CaptureFixture[str]) -> None:
+    """Without a command the usage error exits 2."""
+    with pytest.raises(SystemExit) as stopped:
+        main([])
+    assert stopped.value.code == 2
+    assert "COMMAND" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["run", "check", "discovery"])
+def test_commands_not_built_yet_say_so(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A command of a later issue refuses with one line and exit 2, doing nothing."""
+    assert main([command]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert f"'{command}'" in err and "not implemented yet" in err
+
+
+def test_a_bad_log_level_is_a_configuration_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An unknown LOG_LEVEL is one line naming the variable, exit 78."""
+    monkeypatch.setenv("LOG_LEVEL", "chatty")
+    assert main(["check"]) == 78
+    assert capsys.readouterr().err == (
+        "config error: LOG_LEVEL: must be one of DEBUG, INFO, WARNING, ERROR\n"
+    )
+
+
+def test_log_level_option_wins_over_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`--log-level` beats LOG_LEVEL and is case-insensitive."""
+    monkeypatch.setenv("LOG_LEVEL", "ERROR")
+    main(["--log-level", "debug", "check"])
+    assert logging.getLogger().level == logging.DEBUG
+
+
+def test_journald_gets_no_timestamps(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Under systemd the log format leaves the timestamp to journald."""
+    monkeypatch.setenv("JOURNAL_STREAM", "8:1234")
+    main(["check"])
+    formatter = logging.getLogger().handlers[0].formatter
+    assert formatter is not None
+    assert "asctime" not in (formatter._fmt or "")
+
+
+def test_python_dash_m_bridge_runs_the_command_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`python -m bridge` is the same command as `flume-mqtt`."""
+    import runpy
+
+    monkeypatch.setattr("sys.argv", ["flume-mqtt", "--version"])
+    with pytest.raises(SystemExit) as stopped:
+        runpy.run_module("bridge", run_name="__main__")
+    assert stopped.value.code == 0
+    assert bridge.__version__ in capsys.readouterr().out
