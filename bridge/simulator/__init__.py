@@ -1,0 +1,1 @@
+"""Flume cloud API simulator: a deterministic household behind the real routes."""
