@@ -1,0 +1,148 @@
+"""The `simulate` command: options, the ready line, serving until SIGINT/SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from datetime import datetime
+from types import FrameType
+
+from bridge.simulator.account import MAX_SENSORS, SimConfig
+from bridge.simulator.clock import SimClock
+from bridge.simulator.server import Simulator
+from bridge.simulator.timebase import is_zone
+
+DEFAULTS = SimConfig()
+
+
+def _ranged(
+    kind: Callable[[str], float], low: float, high: float
+) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be from {low:g} to {high:g}")
+        return value
+
+    return parse
+
+
+def _zone(text: str) -> str:
+    if not is_zone(text):
+        raise argparse.ArgumentTypeError(f"unknown time zone {text!r}")
+    return text
+
+
+def _instant(text: str) -> datetime:
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO-8601 time: {text!r}") from None
+    if when.utcoffset() is None:
+        raise argparse.ArgumentTypeError("give a time zone, e.g. 2026-01-01T08:00Z")
+    return when
+
+
+def _text(text: str) -> str:
+    if not text:
+        raise argparse.ArgumentTypeError("must not be empty")
+    return text
+
+
+# (flags, type, default, help) for the valued options; --leak is the only switch.
+_OPTIONS: tuple[tuple[str, Callable[[str], object], object, str], ...] = (
+    ("--host", _text, "127.0.0.1", "address to listen on"),
+    ("--port", _ranged(int, 0, 65535), 8089, "port to listen on (0: a free one)"),
+    ("--seed", int, DEFAULTS.seed, "household model seed: same seed, same data"),
+    ("--sensors", _ranged(int, 1, MAX_SENSORS), DEFAULTS.sensors, "water sensors"),
+    ("--latency-minutes", _ranged(float, 0, 1440), DEFAULTS.latency_minutes,
+     "minutes before a minute's data becomes visible"),
+    ("--token-ttl", _ranged(int, 1, 10**9), DEFAULTS.token_ttl,
+     "access-token lifetime in seconds"),
+    ("--rate-limit", _ranged(int, 1, 10**9), DEFAULTS.rate_limit,
+     "requests per user in any rolling hour"),
+    ("--client-id", _text, DEFAULTS.client_id, "accepted OAuth client id"),
+    ("--client-secret", _text, DEFAULTS.client_secret, "accepted OAuth client secret"),
+    ("--username", _text, DEFAULTS.username, "accepted username"),
+    ("--password", _text, DEFAULTS.password, "accepted password"),
+    ("--start", _instant, None, "simulated start time, ISO-8601 (default: now)"),
+    ("--speed", _ranged(float, 0, 1e6), 1.0, "simulated seconds per real second"),
+)  # fmt: skip
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the simulator's options to `parser`."""
+    for flag, kind, default, text in _OPTIONS:
+        parser.add_argument(flag, type=kind, default=default, help=text)
+    parser.add_argument(
+        "--tz",
+        type=_zone,
+        action="append",
+        metavar="ZONE",
+        help=f"a location's IANA time zone; repeat for more locations "
+        f"(default: {DEFAULTS.timezones[0]})",
+    )
+    parser.add_argument(
+        "--leak", action="store_true", help="a slow leak on the first sensor"
+    )
+
+
+def config_from(args: argparse.Namespace) -> SimConfig:
+    """Return the SimConfig the parsed options describe."""
+    return SimConfig(
+        seed=args.seed,
+        sensors=args.sensors,
+        timezones=tuple(args.tz or DEFAULTS.timezones),
+        latency_minutes=args.latency_minutes,
+        token_ttl=args.token_ttl,
+        rate_limit=args.rate_limit,
+        leak=args.leak,
+        client_id=args.client_id,
+        client_secret=args.client_secret,
+        username=args.username,
+        password=args.password,
+    )
+
+
+def _wait_for_signal() -> None:
+    stop = threading.Event()
+
+    def handle(_signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {
+        sig: signal.signal(sig, handle) for sig in (signal.SIGINT, signal.SIGTERM)
+    }
+    try:
+        stop.wait()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Serve the simulator until SIGINT or SIGTERM; return the exit code."""
+    try:
+        config = config_from(args)
+    except ValueError as error:
+        print(f"flume-mqtt simulate: error: {error}", file=sys.stderr)
+        return 2
+    simulator = Simulator(config, SimClock(start=args.start, speed=args.speed))
+    try:
+        url = simulator.start(args.host, args.port)
+    except OSError as error:
+        print(f"flume-mqtt simulate: cannot listen on {args.host}:{args.port}: "
+              f"{error.strerror or error}", file=sys.stderr)  # fmt: skip
+        return 1
+    print(f"simulator listening on {url}", flush=True)
+    try:
+        _wait_for_signal()
+    finally:
+        simulator.stop()
+    return 0
