@@ -74,6 +74,9 @@ def _read_chunked(rfile: Any) -> bytes:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes; with Nagle on, the client's delayed ACK
+    # would hold every response back by ~40 ms.
+    disable_nagle_algorithm = True
     server: SimHTTPServer
 
     def do_GET(self) -> None:

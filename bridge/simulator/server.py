@@ -58,7 +58,7 @@ class Simulator:
         self._server = SimHTTPServer((host, port), App(self.state))
         self._thread = threading.Thread(
             target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.1},
+            kwargs={"poll_interval": 0.05},
             name="flume-simulator",
             daemon=True,
         )
