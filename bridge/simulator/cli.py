@@ -27,7 +27,7 @@ def _ranged(
         except ValueError:
             raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
         if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"must be from {low:g} to {high:g}")
+            raise argparse.ArgumentTypeError(f"must be from {low:.10g} to {high:.10g}")
         return value
 
     return parse

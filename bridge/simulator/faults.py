@@ -70,7 +70,7 @@ def _number_in(name: str, value: object, low: float, high: float) -> float:
         or not isinstance(value, int | float)
         or not low <= value <= high
     ):
-        raise FaultError(f"{name} must be a number from {low:g} to {high:g}")
+        raise FaultError(f"{name} must be a number from {low:.10g} to {high:.10g}")
     return float(value)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import socket
+import sys
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -44,6 +45,12 @@ class SimHTTPServer(ThreadingHTTPServer):
         with self._open_lock:
             self._open.discard(request)
         super().shutdown_request(request)
+
+    def handle_error(self, _request: Any, client_address: Any) -> None:
+        """Log a broken connection quietly: clients time out and hang up routinely."""
+        log.debug(
+            "simulator: connection %s failed: %s", client_address, sys.exc_info()[1]
+        )
 
     def close_connections(self) -> None:
         """Wake every handler thread blocked on an idle keep-alive connection."""

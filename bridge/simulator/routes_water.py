@@ -135,10 +135,10 @@ def list_notifications(state: State, call: Call) -> Reply:
     request = call.request
     params, errors = parse_list(request, NOTIFICATIONS)
     wanted = _NotificationFilter(
-        devices=_location_devices(state, request, errors),
         device_id=_device_filter(state, request, errors),
         type=_notification_type(request, errors),
         types=_notification_types(request, errors),
+        devices=_location_devices(state, request, errors),
         read=params.flags.get("read"),
     )
     raise_if(errors)
