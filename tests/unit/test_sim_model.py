@@ -281,6 +281,7 @@ def test_a_leak_stopped_early_never_alerts() -> None:
     clock.advance(40 * 60)
     assert model.leak_active(sensor)
     model.start_leak(sensor.id, 2.0)  # replaces the running leak from the next minute
+    clock.advance(60)
     assert not model.leak_active(sensor)
     clock.advance(20 * 60)
     model.stop_leak(sensor.id)
