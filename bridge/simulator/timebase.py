@@ -41,7 +41,8 @@ def to_local(minutes: float, tz: ZoneInfo) -> datetime:
 
 def format_local(minutes: float, tz: ZoneInfo) -> str:
     """Format an instant as Flume's naive local "YYYY-MM-DD HH:MM:SS"."""
-    return to_local(minutes, tz).strftime(LOCAL_FORMAT)
+    # isoformat is several times faster than strftime, which a year of HR buckets feels.
+    return to_local(minutes, tz).isoformat(" ", "seconds")[:19]
 
 
 def parse_local(text: object) -> datetime | None:
