@@ -9,12 +9,14 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from bridge.simulator import alerts
 from bridge.simulator.account import (
     BATTERY_LEVELS,
+    BRIDGE,
+    SENSOR,
     Account,
     Device,
     Location,
@@ -27,6 +29,9 @@ from bridge.simulator.timebase import format_utc, to_minutes
 from bridge.simulator.volume import Leak, cumulative, volume
 
 PRODUCT = "flume2"
+# Keys each device type leaves out (flume-api.md §3.1: sensors alone have a battery and
+# an orientation; supports_ap was seen on a bridge).
+ABSENT = {BRIDGE: {"oriented", "battery_level"}, SENSOR: {"supports_ap"}}
 LAST_SEEN_STEP = 20  # seconds between a connected device's check-ins
 DEMO_LEAK_RATE = 6  # units per minute, ~0.023 gpm: a dripping fixture
 DEMO_LEAK_LEAD = 120  # minutes the demo leak has run when the clock starts
@@ -81,29 +86,26 @@ class Model:
     ) -> dict[str, object]:
         """The device object of `GET /users/{uid}/devices[/{did}]` (API §3.1)."""
         with self._lock:
-            state = self._states[device.id]
-            connected, battery, changed = (
-                state.connected,
-                state.battery_level,
-                state.changed,
-            )
-        seen = _last_seen(self.now()) if connected else changed
-        data: dict[str, object] = {
+            state = replace(self._states[device.id])
+        seen = _last_seen(self.now()) if state.connected else state.changed
+        fields: dict[str, object] = {
             "id": device.id,
             "type": device.type,
             "location_id": device.location_id,
             "user_id": self.account.user_id,
             "bridge_id": device.bridge_id,
+            "oriented": True,
+            "last_seen": format_utc(seen),
+            "connected": state.connected,
+            "battery_level": state.battery_level,
+            "product": PRODUCT,
+            "supports_ap": True,
         }
-        data |= {"oriented": True} if device.is_sensor else {}
-        data |= {"last_seen": format_utc(seen), "connected": connected}
-        data |= {"battery_level": battery} if device.is_sensor else {}
-        data |= {"product": PRODUCT}
-        data |= {} if device.is_sensor else {"supports_ap": True}
-        data |= (
-            {"location": self.location_json(self._location(device))} if location else {}
-        )
-        data |= {"user": self.account.user} if user else {}
+        data = {k: v for k, v in fields.items() if k not in ABSENT[device.type]}
+        if location:
+            data["location"] = self.location_json(self._location(device))
+        if user:
+            data["user"] = self.account.user
         return data
 
     def truth(self, device_id: str, since: datetime, until: datetime) -> float:
