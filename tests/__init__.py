@@ -1,0 +1,1 @@
+"""The flume-mqtt test suite."""

@@ -1,4 +1,4 @@
-"""Shared fixtures: loopback-only sockets, a clean environment, real mosquitto brokers."""
+"""Shared fixtures: loopback-only sockets, a clean environment, real brokers."""
 
 from __future__ import annotations
 
@@ -11,12 +11,36 @@ from typing import Any
 
 import pytest
 
-from tests.support.broker import Broker, TlsFiles, find_mosquitto, free_port, make_tls_files
+from tests.support.broker import (
+    Broker,
+    TlsFiles,
+    find_mosquitto,
+    free_port,
+    make_tls_files,
+)
 
-# Variables a developer's shell may carry that would change what the code under test does.
-ENV_PREFIXES = ("FLUME_", "MQTT_", "HA_", "STATE_", "CREDENTIALS_", "NOTIFY_", "JOURNAL_")
-ENV_NAMES = ("UNITS", "METER_OFFSET", "LOG_LEVEL", "HTTP_PROXY", "HTTPS_PROXY",
-             "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy", "REQUESTS_CA_BUNDLE")
+# Variables a developer's shell may carry that would change what the code does.
+ENV_PREFIXES = (
+    "FLUME_",
+    "MQTT_",
+    "HA_",
+    "STATE_",
+    "CREDENTIALS_",
+    "NOTIFY_",
+    "JOURNAL_",
+)
+ENV_NAMES = (
+    "UNITS",
+    "METER_OFFSET",
+    "LOG_LEVEL",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "ALL_PROXY",
+    "all_proxy",
+    "REQUESTS_CA_BUNDLE",
+)
 
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex
@@ -31,7 +55,9 @@ def _check_loopback(address: Any) -> None:
     except ValueError:
         loopback = host == "localhost"
     if not loopback:
-        raise ConnectionRefusedError(f"tests may only connect to loopback, not {host!r}")
+        raise ConnectionRefusedError(
+            f"tests may only connect to loopback, not {host!r}"
+        )
 
 
 def _guarded_connect(self: socket.socket, address: Any) -> None:
@@ -46,13 +72,13 @@ def _guarded_connect_ex(self: socket.socket, address: Any) -> int:
 
 def pytest_configure(config: pytest.Config) -> None:
     """Refuse every outbound connection that would leave this machine."""
-    socket.socket.connect = _guarded_connect  # type: ignore[method-assign]  # test-wide guard
-    socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign]  # likewise
+    socket.socket.connect = _guarded_connect  # type: ignore[method-assign,assignment]  # test-wide guard
+    socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign,assignment]  # likewise
 
 
 @pytest.fixture(autouse=True)
 def clean_environ(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """Run every test without the developer's bridge settings and away from their `.env`."""
+    """Run every test without the developer's settings and away from their `.env`."""
     for name in list(os.environ):
         if name.startswith(ENV_PREFIXES) or name in ENV_NAMES:
             monkeypatch.delenv(name)
@@ -89,7 +115,7 @@ def broker_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrokerF
 
 @pytest.fixture(scope="session")
 def tls_files(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
-    """A throw-away CA with a server certificate for 127.0.0.1 and a client certificate."""
+    """A throw-away CA, a server certificate for 127.0.0.1 and a client certificate."""
     return make_tls_files(tmp_path_factory.mktemp("tls"))
 
 

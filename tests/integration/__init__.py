@@ -1,0 +1,1 @@
+"""Integration tests: the simulator over real HTTP, real mosquitto brokers."""

@@ -27,7 +27,9 @@ def _connect(client: mqtt.Client, broker: Broker) -> ReasonCode:
     answered = threading.Event()
     result: list[ReasonCode] = []
 
-    def on_connect(_c: mqtt.Client, _u: object, _f: object, rc: ReasonCode, _p: object) -> None:
+    def on_connect(
+        _c: mqtt.Client, _u: object, _f: object, rc: ReasonCode, _p: object
+    ) -> None:
         result.append(rc)
         answered.set()
 
@@ -47,14 +49,16 @@ def _roundtrip(client: mqtt.Client, broker: Broker) -> bytes:
     payloads: list[bytes] = []
 
     def on_message(_c: mqtt.Client, _u: object, message: mqtt.MQTTMessage) -> None:
-        payloads.append(message.payload)
+        payloads.append(bytes(message.payload))
         received.set()
 
     client.on_message = on_message
     client.connect(broker.host, broker.port)
     client.loop_start()
     try:
-        client.publish("fixture/retained", b"hello", qos=1, retain=True).wait_for_publish(5)
+        client.publish(
+            "fixture/retained", b"hello", qos=1, retain=True
+        ).wait_for_publish(5)
         client.subscribe("fixture/retained", qos=1)
         assert received.wait(5), "retained message not delivered"
     finally:
@@ -101,7 +105,7 @@ def test_tls_broker_accepts_a_client_certificate(
 def test_tls_broker_requires_a_client_certificate(
     mosquitto_tls: Broker, tls_files: TlsFiles
 ) -> None:
-    """Without a client certificate the broker never answers a CONNECT with a CONNACK."""
+    """Without a client certificate the broker never answers CONNECT with CONNACK."""
     context = ssl.create_default_context(cafile=str(tls_files.ca_cert))
     connect = b"\x10\x0c\x00\x04MQTT\x04\x02\x00\x3c\x00\x00"  # MQTT 3.1.1, empty id
     with socket.create_connection((mosquitto_tls.host, mosquitto_tls.port), 5) as raw:
@@ -121,7 +125,8 @@ def test_restarted_broker_comes_back_on_the_same_port(
     broker = broker_factory()
     port = broker.port
     broker.restart()
-    assert broker.running and broker.port == port
+    assert broker.running
+    assert broker.port == port
     with socket.create_connection((broker.host, broker.port), timeout=2):
         pass
 

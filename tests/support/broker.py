@@ -1,4 +1,4 @@
-"""A real mosquitto broker on a free loopback port, for tests (anonymous, password, TLS)."""
+"""Real mosquitto brokers on free loopback ports: anonymous, password and TLS."""
 
 from __future__ import annotations
 
@@ -136,9 +136,17 @@ class Broker:
     def _password_file(self) -> Path:
         path = self.directory / "passwords"
         if not path.exists():
-            assert self.username is not None and self.password is not None
+            assert self.username is not None
+            assert self.password is not None
             subprocess.run(
-                ["mosquitto_passwd", "-b", "-c", str(path), self.username, self.password],
+                [
+                    "mosquitto_passwd",
+                    "-b",
+                    "-c",
+                    str(path),
+                    self.username,
+                    self.password,
+                ],
                 check=True,
                 capture_output=True,
             )
@@ -171,7 +179,7 @@ class Broker:
         self._process = None
 
     def restart(self) -> None:
-        """Stop and start again on the same port, as a broker reboot looks to clients."""
+        """Stop and start again on the same port, as a broker reboot looks."""
         self.stop()
         self.start()
 

@@ -1,4 +1,4 @@
-"""Imports point one way (STYLE.md): each module may import only what its layer allows."""
+"""Imports point one way: each module imports only what its layer allows."""
 
 from __future__ import annotations
 
@@ -51,7 +51,9 @@ def violations(module: str, imported: set[str]) -> list[str]:
         if top in sys.stdlib_module_names or top == "__future__":
             continue
         if top == "bridge":
-            if within(module, "bridge.simulator") and not within(name, "bridge.simulator"):
+            if within(module, "bridge.simulator") and not within(
+                name, "bridge.simulator"
+            ):
                 found.append(f"{module} -> {name}: the simulator must stay independent")
             if module in LEAVES and name != "bridge":
                 found.append(f"{module} -> {name}: {module} is a leaf")
@@ -70,7 +72,9 @@ def test_module_imports_follow_the_layering(module: str) -> None:
 
 def test_the_rules_catch_a_violation() -> None:
     """A simulator module importing the bridge's own client is reported."""
-    assert violations("bridge.simulator.server", {"bridge.flume.client", "requests"}) == [
-        "bridge.simulator.server -> bridge.flume.client: the simulator must stay independent",
+    found = violations("bridge.simulator.server", {"bridge.flume.client", "requests"})
+    assert found == [
+        "bridge.simulator.server -> bridge.flume.client: "
+        "the simulator must stay independent",
         "bridge.simulator.server -> requests: not allowed here",
     ]

@@ -39,7 +39,7 @@ def test_quick_start_has_exactly_the_two_commands() -> None:
 
 
 def test_configuration_table_matches_env_example() -> None:
-    """Every variable in the README table is in .env.example, and the other way round."""
+    """The README table and .env.example name the same variables."""
     example = (ROOT / ".env.example").read_text()
     in_example = set(re.findall(r"^([A-Z][A-Z0-9_]+)=", example, re.M))
     assert table_names(section("Configuration")) == in_example
