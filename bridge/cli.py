@@ -66,9 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="logging level (default: $LOG_LEVEL or INFO)",
     )
-    commands = parser.add_subparsers(
-        title="commands", metavar="COMMAND", required=True
-    )
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
     _add_pending(commands, "run", "run the bridge service")
     _add_pending(commands, "check", "check configuration, Flume login and broker")
     simulate = commands.add_parser(
