@@ -1,4 +1,4 @@
-"""Simulator fixtures: simulators on a frozen clock, and sessions bound to it."""
+"""Simulator fixtures: simulators on a frozen clock, and sessions bound to them."""
 
 from __future__ import annotations
 

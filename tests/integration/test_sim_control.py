@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import threading
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -10,6 +11,9 @@ from zoneinfo import ZoneInfo
 import pytest
 import requests
 
+from bridge.simulator.envelope import Reply
+from bridge.simulator.httpd import SimHTTPServer
+from bridge.simulator.routing import Request
 from bridge.simulator.server import Simulator
 
 
@@ -311,3 +315,54 @@ def test_unreadable_bodies_close_the_connection(
     )
     assert reply.startswith(b"HTTP/1.1 " + status)
     assert b"Content-Length: " in reply
+
+
+def test_chunked_bodies_with_trailers_and_limits(sim: Simulator) -> None:
+    """Trailers after the last chunk are skipped; an oversized chunk is a 413."""
+    body = b'{"grant_type": "password"}'
+    chunked = b"%x\r\n%s\r\n0\r\nX-Trailer: yes\r\n\r\n" % (len(body), body)
+    reply = raw_exchange(
+        sim,
+        b"POST /oauth/token HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+        b"Connection: close\r\n\r\n" + chunked,
+    )
+    assert reply.startswith(b"HTTP/1.1 400")
+    assert b"Missing parameter [client_id]" not in reply  # the client is checked first
+    assert b"Client credentials are invalid" in reply
+    huge = raw_exchange(
+        sim,
+        b"POST /oauth/token HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"200000\r\n",
+    )
+    assert huge.startswith(b"HTTP/1.1 413")
+
+
+def test_root_path_is_an_enveloped_404(sim: Simulator) -> None:
+    """GET / is an unknown route, answered in Flume's envelope."""
+    reply = raw_exchange(sim, b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    assert reply.startswith(b"HTTP/1.1 404")
+    assert b'"success":false' in reply
+
+
+def test_a_crashing_application_answers_500(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An unexpected exception becomes a logged 500, and the server keeps serving."""
+
+    def broken(request: Request) -> Reply:
+        raise RuntimeError(request.path)
+
+    server = SimHTTPServer(("127.0.0.1", 0), broken)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        port = server.server_address[1]
+        for _ in range(2):
+            with requests.get(f"http://127.0.0.1:{port}/boom", timeout=5) as response:
+                assert response.status_code == 500
+                assert response.json()["message"] == "Internal Server Error"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+    assert "unexpected error in GET /boom" in caplog.text

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import re
-from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -285,7 +285,7 @@ def test_revoking_all_tokens_forces_a_password_grant(
     assert result["revoked"] == "all"
     assert result["added"] is None
     assert refresh(anon, grant["refresh_token"]).status_code == 400
-    sim.clock.advance(timedelta(seconds=1).total_seconds())
+    sim.clock.advance(1)
     assert anon.post("/oauth/token", json=GRANT).status_code == 200
 
 
@@ -296,3 +296,23 @@ def test_another_users_id_is_forbidden(api: requests.Session, uid: int) -> None:
     assert response.json()["message"] == (
         "Caller does not have access to the information requested"
     )
+
+
+def test_no_secret_reaches_the_logs(
+    anon: requests.Session, uid: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    """At DEBUG the simulator logs routes and statuses, never a credential or token."""
+    caplog.set_level(logging.DEBUG, logger="bridge.simulator")
+    grant = anon.post("/oauth/token", json=GRANT).json()["data"][0]
+    headers = {"Authorization": f"Bearer {grant['access_token']}"}
+    anon.get(f"/users/{uid}/devices", headers=headers)
+    anon.post("/oauth/token", json={**GRANT, "password": "wrong-password"})
+    assert "GET /users/{uid}/devices -> 200" in caplog.text
+    for secret in (
+        grant["access_token"],
+        grant["refresh_token"],
+        "demo-password",
+        "wrong-password",
+        "demo-secret",
+    ):
+        assert secret not in caplog.text

@@ -15,6 +15,9 @@ import pytest
 from bridge.simulator import cli
 from bridge.simulator.app import App
 from bridge.simulator.clock import SimClock
+from bridge.simulator.envelope import Reply
+from bridge.simulator.faults import FaultRule
+from bridge.simulator.mangle import apply, injected_error
 from bridge.simulator.ratelimit import RateLimiter
 from bridge.simulator.routing import Request
 from bridge.simulator.server import Simulator
@@ -48,6 +51,7 @@ def test_jwt_round_trip_and_tampering() -> None:
         (f"{header}.{forged}.{signature}", b"k" * 32),
         (token, b"x" * 32),
         (f"{header}.!!.{signature}", b"k" * 32),
+        (f"{header}.{forged}.abcde", b"k" * 32),  # not base64 at all
     ):
         with pytest.raises(InvalidTokenError):
             decode_jwt(bad, key)
@@ -181,3 +185,17 @@ def test_run_serves_until_sigterm(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     assert out.startswith("simulator listening on http://127.0.0.1:")
     assert signal.getsignal(signal.SIGTERM) is before
+
+
+def test_faults_on_bodies_that_are_not_json() -> None:
+    """Omitting keys leaves a non-JSON reply alone; malformed breaks an empty body."""
+    rule = FaultRule(id=1, omit=("location",), body="malformed")
+    reply = apply(rule, lambda: Reply(200, b"", content_type="text/plain"))
+    assert (reply.status, reply.body) == (200, b"{")
+
+
+def test_unassigned_status_codes_have_a_phrase() -> None:
+    """An injected status without a reason phrase reads "Unknown"."""
+    document = injected_error(599).document
+    assert isinstance(document, dict)
+    assert (document["http_code"], document["http_message"]) == (599, "Unknown")
