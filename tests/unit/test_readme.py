@@ -43,3 +43,17 @@ def test_configuration_table_matches_env_example() -> None:
     example = (ROOT / ".env.example").read_text()
     in_example = set(re.findall(r"^([A-Z][A-Z0-9_]+)=", example, re.M))
     assert table_names(section("Configuration")) == in_example
+
+
+def test_simulator_options_table_matches_the_command() -> None:
+    """Every `simulate` option is in the README's table, and nothing else is."""
+    import argparse
+
+    from bridge.simulator.cli import add_arguments
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    flags = {flag for action in parser._actions for flag in action.option_strings}
+    table = section("The Flume simulator").split("### ", 1)[0]
+    documented = set(re.findall(r"`(--[a-z-]+)", table))
+    assert documented == flags - {"-h", "--help"}
