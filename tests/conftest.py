@@ -1,4 +1,4 @@
-"""Shared fixtures: loopback-only sockets, a clean environment, real brokers."""
+"""Shared fixtures: loopback-only sockets, a clean environment, brokers, simulators."""
 
 from __future__ import annotations
 
@@ -11,6 +11,9 @@ from typing import Any
 
 import pytest
 
+from bridge.simulator.account import SimConfig
+from bridge.simulator.clock import SimClock
+from bridge.simulator.server import Simulator
 from tests.support.broker import (
     Broker,
     TlsFiles,
@@ -18,6 +21,7 @@ from tests.support.broker import (
     free_port,
     make_tls_files,
 )
+from tests.support.simulator import START, SimFactory
 
 # Variables a developer's shell may carry that would change what the code does.
 ENV_PREFIXES = (
@@ -154,3 +158,25 @@ def mosquitto_tls(
     broker.start()
     yield broker
     broker.stop()
+
+
+@pytest.fixture
+def sim_factory() -> Iterator[SimFactory]:
+    """Start simulators with any SimConfig fields (frozen clock at START by default)."""
+    started: list[Simulator] = []
+
+    def start(clock: SimClock | None = None, **config: Any) -> Simulator:
+        simulator = Simulator(SimConfig(**config), clock or SimClock(START, speed=0.0))
+        simulator.start("127.0.0.1", 0)
+        started.append(simulator)
+        return simulator
+
+    yield start
+    for simulator in started:
+        simulator.stop()
+
+
+@pytest.fixture
+def sim(sim_factory: SimFactory) -> Simulator:
+    """A simulator on a free port: one sensor in America/Los_Angeles, clock at START."""
+    return sim_factory()

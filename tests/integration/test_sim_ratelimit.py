@@ -7,14 +7,8 @@ from typing import Any
 import requests
 
 from bridge.simulator.server import Simulator
+from tests.support.simulator import PASSWORD_GRANT as GRANT
 
-GRANT = {
-    "grant_type": "password",
-    "client_id": "demo-client",
-    "client_secret": "demo-secret",
-    "username": "demo@example.com",
-    "password": "demo-password",
-}
 TOO_MANY = "Too many requests, please try again later."
 
 

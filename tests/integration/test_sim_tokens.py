@@ -12,14 +12,7 @@ import pytest
 import requests
 
 from bridge.simulator.server import Simulator
-
-GRANT = {
-    "grant_type": "password",
-    "client_id": "demo-client",
-    "client_secret": "demo-secret",
-    "username": "demo@example.com",
-    "password": "demo-password",
-}
+from tests.support.simulator import PASSWORD_GRANT as GRANT
 
 
 def claims(token: str) -> dict[str, Any]:
