@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import shutil
 import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -89,12 +90,17 @@ def clean_environ(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.chdir(tmp_path)
 
 
-def _require_mosquitto() -> None:
-    if find_mosquitto() is None:
-        message = "mosquitto is not installed (make test installs it when it can)"
+def _require(found: object, program: str) -> None:
+    """Skip without a program the fixture needs; under CI that is a failure."""
+    if not found:
+        message = f"{program} is not installed (make test installs it when it can)"
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
+
+
+def _require_mosquitto() -> None:
+    _require(find_mosquitto(), "mosquitto")
 
 
 BrokerFactory = Callable[..., Broker]
@@ -120,6 +126,7 @@ def broker_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrokerF
 @pytest.fixture(scope="session")
 def tls_files(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
     """A throw-away CA, a server certificate for 127.0.0.1 and a client certificate."""
+    _require(shutil.which("openssl"), "openssl")
     return make_tls_files(tmp_path_factory.mktemp("tls"))
 
 
