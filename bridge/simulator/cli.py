@@ -79,7 +79,8 @@ _OPTIONS: tuple[tuple[str, Callable[[str], object], object, str], ...] = (
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the simulator's options to `parser`."""
     for flag, kind, default, text in _OPTIONS:
-        parser.add_argument(flag, type=kind, default=default, help=text)
+        shown = text if default is None else f"{text} (default: {default})"
+        parser.add_argument(flag, type=kind, default=default, help=shown)
     parser.add_argument(
         "--tz",
         type=_zone,
