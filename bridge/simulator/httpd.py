@@ -108,6 +108,8 @@ class _Handler(BaseHTTPRequestHandler):
             return
         try:
             reply = self.server.app(request)
+        # The request boundary: a bug in a route answers 500, like a real server,
+        # instead of dropping the client's connection without a word.
         except Exception:
             log.exception(
                 "simulator: unexpected error in %s %s", self.command, self.path
