@@ -135,9 +135,9 @@ class Tour:
 
 
 def morning(tz: str) -> datetime:
-    """Half past six this morning at the first location: showers and taps start soon."""
+    """Seven this morning at the first location: the household is getting up."""
     zone = ZoneInfo(tz)
-    return datetime.now(zone).replace(hour=6, minute=30, second=0, microsecond=0)
+    return datetime.now(zone).replace(hour=7, minute=0, second=0, microsecond=0)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
