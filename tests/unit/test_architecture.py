@@ -12,7 +12,7 @@ PACKAGE = Path(__file__).resolve().parents[2] / "bridge"
 
 # Third-party libraries and the only modules allowed to import them.
 THIRD_PARTY = {
-    "requests": ("bridge.flume",),
+    "requests": ("bridge.flume", "bridge.cli"),  # cli builds the Session it injects
     "paho": ("bridge.mqtt",),
     "schedule": ("bridge.service",),
     "pydantic": ("bridge.config", "bridge.flume"),
