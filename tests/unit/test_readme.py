@@ -38,11 +38,14 @@ def test_quick_start_has_exactly_the_two_commands() -> None:
     ]
 
 
-def test_configuration_table_matches_env_example() -> None:
-    """The README table and .env.example name the same variables."""
+def test_configuration_table_matches_env_example_and_settings() -> None:
+    """The README table, .env.example and Settings name the same variables."""
+    from bridge.config import Settings
+
     example = (ROOT / ".env.example").read_text()
     in_example = set(re.findall(r"^([A-Z][A-Z0-9_]+)=", example, re.M))
-    assert table_names(section("Configuration")) == in_example
+    fields = {name.upper() for name in Settings.model_fields}
+    assert table_names(section("Configuration")) == in_example == fields
 
 
 def test_simulator_options_table_matches_the_command() -> None:
