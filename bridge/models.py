@@ -16,7 +16,10 @@ class Token:
     access_token: str
     refresh_token: str
     user_id: int
-    expires_at: datetime  # aware UTC, from the JWT's `exp`
+    # Aware UTC on our clock: receipt time plus the JWT's lifetime (`exp` - `iat`), so
+    # a skewed host clock cannot make a fresh token look expired.
+    expires_at: datetime
+    issued_at: datetime | None = None  # aware UTC, our clock at receipt
 
     def __repr__(self) -> str:
         return (
@@ -52,3 +55,45 @@ class Device:
     def is_sensor(self) -> bool:
         """Whether the device measures water."""
         return self.type == SENSOR
+
+
+@dataclass(frozen=True, slots=True)
+class Point:
+    """One value of a query series; `datetime` is naive local time, absent for SUMs."""
+
+    datetime: str | None
+    value: float
+
+
+@dataclass(frozen=True, slots=True)
+class FlowReading:
+    """The live flow of `query/active`: `gpm` is gallons per minute whatever UNITS."""
+
+    active: bool
+    gpm: float
+    datetime: str | None = None  # naive local time of the reading, if given
+
+
+@dataclass(frozen=True, slots=True)
+class Notification:
+    """A notification of the account (leak, high flow, battery, bridge, budget...)."""
+
+    id: int
+    created_at: datetime  # aware UTC
+    device_id: str | None = None
+    type: int | None = None  # bit flag: 1 usage alert, 2 budget, 4 general, 8, 16
+    title: str | None = None
+    message: str | None = None
+    read: bool | None = None
+    rule: str | None = None  # `extra.event_rule_name`, e.g. "High Flow Alert"
+
+
+@dataclass(frozen=True, slots=True)
+class UsageAlert:
+    """A usage alert: a rule (Flume Smart Leak, High Flow, custom) that fired."""
+
+    id: int
+    triggered_at: datetime  # aware UTC
+    device_id: str | None = None
+    leak: bool | None = None  # `flume_leak`: Flume classed it as a leak
+    rule: str | None = None  # `event_rule_name`

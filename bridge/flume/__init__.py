@@ -1,0 +1,1 @@
+"""The Flume cloud side: transport, tokens, typed client, query windows and budget."""

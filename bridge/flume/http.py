@@ -1,0 +1,197 @@
+"""FlumeHttp: one budgeted request to Flume, its envelope parsed, its failure typed.
+
+Error mapping (every failure leaves here as a bridge.errors type):
+
+    no budget (our own limiter)              FlumeRateLimitError(status=None), not sent
+    connection refused/reset, timeout        FlumeUnavailableError(status=None)
+    429                                      budget paused, FlumeRateLimitError(429)
+    5xx                                      FlumeUnavailableError(status)
+    400/401/403 on POST /oauth/token         FlumeAuthError(status)
+    401 on a data route                      FlumeAuthError(401): the client refreshes
+    403 on a data route                      FlumeAuthError(403): no access to the data
+    other 4xx                                FlumeProtocolError(status)
+    a body cut short or undecodable          FlumeProtocolError(status=None)
+    2xx: not JSON, HTML, empty, success      FlumeProtocolError(status)
+         false, not an envelope
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from typing import Protocol
+
+import requests
+from requests.exceptions import ContentDecodingError
+
+from bridge.errors import (
+    FlumeAuthError,
+    FlumeError,
+    FlumeProtocolError,
+    FlumeRateLimitError,
+    FlumeUnavailableError,
+)
+from bridge.flume.schema import Envelope, parse
+
+log = logging.getLogger(__name__)
+
+TOKEN_PATH = "/oauth/token"  # noqa: S105 (a route, not a secret)
+_BODY_HINT = 120  # characters of an error's `message`/`detailed` kept in exceptions
+
+
+class Budget(Protocol):
+    """What the transport needs of bridge.flume.budget.RequestBudget."""
+
+    def acquire(self) -> None:
+        """Record one request, or raise FlumeRateLimitError without recording."""
+
+    def pause(self, retry_after: float | None) -> None:
+        """Stop every request for a while after a 429."""
+
+    def success(self) -> None:
+        """Note an answered request (resets the 429 backoff)."""
+
+
+Params = Mapping[str, str | int | bool]
+
+
+def retry_after(response: requests.Response) -> float | None:
+    """Return `Retry-After` in seconds when it is a plain non-negative number."""
+    raw = response.headers.get("Retry-After", "").strip()
+    try:
+        seconds = float(raw)
+    except ValueError:
+        return None  # absent, or an HTTP date: the budget backs off on its own
+    return seconds if seconds >= 0 else None
+
+
+def _hint(response: requests.Response) -> str:
+    """Return Flume's own words about an error (message, detailed[0]), if any."""
+    try:
+        document = response.json()
+    except ValueError:
+        return ""
+    if not isinstance(document, dict):
+        return ""
+    detailed = document.get("detailed")
+    parts = [document.get("message")]
+    if isinstance(detailed, list) and detailed:
+        parts.append(detailed[0])
+    text = "; ".join(p for p in parts if isinstance(p, str) and p)
+    return f": {text[:_BODY_HINT]}" if text else ""
+
+
+def _status_error(what: str, response: requests.Response) -> FlumeError:
+    status = response.status_code
+    hint = _hint(response)
+    if status >= 500:
+        return FlumeUnavailableError(f"{what}: HTTP {status}{hint}", status=status)
+    auth_statuses = (400, 401, 403) if what.endswith(TOKEN_PATH) else (401, 403)
+    if status in auth_statuses:
+        return FlumeAuthError(f"{what}: refused, HTTP {status}{hint}", status=status)
+    return FlumeProtocolError(f"{what}: HTTP {status}{hint}", status=status)
+
+
+def _envelope(what: str, response: requests.Response) -> Envelope:
+    status = response.status_code
+    try:
+        document = response.json()
+    except ValueError:
+        kind = response.headers.get("Content-Type", "no content type").split(";")[0]
+        raise FlumeProtocolError(
+            f"{what}: answer is not JSON ({kind}, {len(response.content)} bytes)",
+            status=status,
+        ) from None
+    envelope = parse(Envelope, document, what, status)
+    if not envelope.success:
+        raise FlumeProtocolError(f"{what}: success is false", status=status)
+    return envelope
+
+
+class FlumeHttp:
+    """Sends requests to one Flume base URL within a request budget."""
+
+    def __init__(
+        self,
+        session: requests.Session,
+        base_url: str,
+        timeout: float,
+        budget: Budget,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._session = session
+        self._timeout = timeout
+        self._budget = budget
+        self._clock = clock
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        token: str | None = None,
+        params: Params | None = None,
+        body: Mapping[str, object] | None = None,
+    ) -> Envelope:
+        """Send `method path` (path starts with "/") and return its envelope.
+
+        Raises:
+            FlumeError: a subclass saying what went wrong (see the module docstring).
+        """
+        what = f"{method} {path.split('?', maxsplit=1)[0]}"
+        self._budget.acquire()
+        response = self._send(method, path, what, token, params, body)
+        if response.status_code == 429:
+            wait = retry_after(response)
+            self._budget.pause(wait)
+            raise FlumeRateLimitError(
+                f"{what}: HTTP 429 (rate limited)", retry_after=wait
+            )
+        if not 200 <= response.status_code < 300:
+            raise _status_error(what, response)
+        envelope = _envelope(what, response)
+        self._budget.success()
+        return envelope
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        what: str,
+        token: str | None,
+        params: Params | None,
+        body: Mapping[str, object] | None,
+    ) -> requests.Response:
+        headers = {"Accept": "application/json"}
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token}"
+        started = self._clock()
+        try:
+            response = self._session.request(
+                method,
+                self.base_url + path,
+                params=params,
+                json=body,
+                headers=headers,
+                timeout=self._timeout,
+            )
+            # Read the whole body here so that a truncated one fails inside the try.
+            _ = response.content
+        except (requests.exceptions.ChunkedEncodingError, ContentDecodingError):
+            raise FlumeProtocolError(
+                f"{what}: answer cut short or undecodable"
+            ) from None
+        except requests.RequestException as error:
+            raise FlumeUnavailableError(
+                f"{what}: {type(error).__name__}", status=None
+            ) from None
+        log.debug(
+            "%s -> %s in %.0f ms",
+            what,
+            response.status_code,
+            (self._clock() - started) * 1000,
+        )
+        return response

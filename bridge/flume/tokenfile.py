@@ -1,0 +1,108 @@
+"""The token file in STATE_DIR: 0600, replaced atomically (temp, fsync, rename)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+from collections.abc import Mapping
+from datetime import UTC
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from bridge.flume.schema import StoredToken
+from bridge.models import Token
+
+log = logging.getLogger(__name__)
+
+TOKEN_FILE = "flume-token.json"  # noqa: S105 (a file name, not a secret)
+_TEMP_PREFIX = ".flume-token."
+
+
+class TokenStore:
+    """The token file in STATE_DIR: 0600, replaced atomically, ignored if not ours."""
+
+    def __init__(self, state_dir: Path) -> None:
+        self.path = state_dir / TOKEN_FILE
+
+    def load(self, identity: Mapping[str, str]) -> Token | None:
+        """Return the saved token of this account and API URL, or None."""
+        self._remove_leftovers()
+        try:
+            text = self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
+        except (OSError, UnicodeDecodeError) as error:
+            log.warning("ignoring the token file %s: %s", self.path, error)
+            return None
+        try:
+            stored = StoredToken.model_validate_json(text)
+        except ValidationError:
+            log.warning("ignoring the token file %s: not a token file", self.path)
+            return None
+        if {k: getattr(stored, k) for k in identity} != dict(identity):
+            log.warning(
+                "ignoring the token file %s: it is for another account or API URL",
+                self.path,
+            )
+            return None
+        return Token(
+            access_token=stored.access_token,
+            refresh_token=stored.refresh_token,
+            user_id=stored.user_id,
+            expires_at=stored.expires_at.astimezone(UTC),
+            issued_at=stored.issued_at.astimezone(UTC),
+        )
+
+    def save(self, token: Token, identity: Mapping[str, str]) -> None:
+        """Replace the token file; a failure is logged, the token still used."""
+        document = {
+            "format": 1,
+            **identity,
+            "user_id": token.user_id,
+            "access_token": token.access_token,
+            "refresh_token": token.refresh_token,
+            "issued_at": (token.issued_at or token.expires_at).isoformat(),
+            "expires_at": token.expires_at.isoformat(),
+        }
+        try:
+            self._write(json.dumps(document, indent=2).encode() + b"\n")
+        except OSError as error:
+            log.warning(
+                "could not save the Flume token in %s (%s); the next start logs in",
+                self.path.parent,
+                error.strerror or type(error).__name__,
+            )
+
+    def _write(self, data: bytes) -> None:
+        directory = self.path.parent
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # mkstemp creates the file 0600 in the same directory, so rename is atomic.
+        fd, name = tempfile.mkstemp(prefix=_TEMP_PREFIX, suffix=".tmp", dir=directory)
+        temp = Path(name)
+        try:
+            with os.fdopen(fd, "wb") as file:
+                file.write(data)
+                file.flush()
+                os.fsync(file.fileno())
+            temp.replace(self.path)
+        except OSError:
+            temp.unlink(missing_ok=True)
+            raise
+        _fsync_dir(directory)
+
+    def _remove_leftovers(self) -> None:
+        # Temp files of a writer killed before its rename; never the token file.
+        for leftover in self.path.parent.glob(f"{_TEMP_PREFIX}*.tmp"):
+            leftover.unlink(missing_ok=True)
+
+
+def _fsync_dir(directory: Path) -> None:
+    # The rename is durable only once the directory entry is on disk.
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,147 @@
+"""Token maths, JWT decoding and the token file, without a network."""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import stat
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bridge.errors import FlumeProtocolError
+from bridge.flume.schema import TokenGrant
+from bridge.flume.tokenfile import TOKEN_FILE
+from bridge.flume.tokens import TokenStore, decode_jwt, refresh_due, token_from
+from bridge.models import Token
+
+NOW = datetime(2026, 3, 10, 18, 30, tzinfo=UTC)
+WEEK = 604800
+IDENTITY = {"api_url": "http://127.0.0.1:1", "client_id": "c", "username": "u@x"}
+
+
+def jwt(claims: dict[str, object]) -> str:
+    def part(document: dict[str, object]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(document).encode()).decode()
+
+    return f"{part({'alg': 'HS256'})}.{part(claims).rstrip('=')}.c2ln"
+
+
+def token(n: int = 1) -> Token:
+    return Token(
+        access_token=f"access-{n}",
+        refresh_token=f"refresh-{n}",
+        user_id=42,
+        expires_at=NOW + timedelta(days=7),
+        issued_at=NOW,
+    )
+
+
+def test_the_user_id_comes_from_the_jwt_payload() -> None:
+    """The payload is read without a signature check (unpadded base64url)."""
+    claims = decode_jwt(jwt({"user_id": 1234, "exp": 99, "iat": 9, "type": "USER"}))
+    assert (claims.user_id, claims.exp, claims.iat) == (1234, 99, 9)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "a.b", "a.!!!.c", "a.b.c", jwt({"user_id": "1", "exp": 1}), jwt({"exp": 1})],
+)
+def test_an_unreadable_jwt_is_a_protocol_error(text: str) -> None:
+    """Anything but a JWT with an integer user_id and exp is malformed."""
+    with pytest.raises(FlumeProtocolError) as caught:
+        decode_jwt(text)
+    assert text not in str(caught.value) or not text
+
+
+def test_the_lifetime_is_measured_on_our_clock() -> None:
+    """`exp - iat` is added to the receipt time, so host clock skew does not matter."""
+    access = jwt({"user_id": 7, "iat": 1_000, "exp": 1_000 + WEEK})
+    made = token_from(TokenGrant(access_token=access, refresh_token="r"), NOW)
+    assert made.issued_at == NOW
+    assert made.expires_at == NOW + timedelta(seconds=WEEK)
+    assert made.user_id == 7
+
+
+def test_without_iat_the_lifetime_is_expires_in() -> None:
+    """A token without `iat` lives `expires_in` seconds from receipt."""
+    access = jwt({"user_id": 7, "exp": 5})
+    grant = TokenGrant(access_token=access, refresh_token="r", expires_in=600)
+    assert token_from(grant, NOW).expires_at == NOW + timedelta(seconds=600)
+
+
+def test_a_token_without_lifetime_is_refused() -> None:
+    """A token that is already expired on arrival would refresh forever: refused."""
+    access = jwt({"user_id": 7, "iat": 100, "exp": 100})
+    with pytest.raises(FlumeProtocolError, match="lifetime"):
+        token_from(TokenGrant(access_token=access, refresh_token="r"), NOW)
+
+
+@pytest.mark.parametrize(
+    ("elapsed", "due"),
+    [(0, False), (WEEK * 2 // 3 - 1, False), (WEEK * 2 // 3, True), (WEEK + 1, True)],
+)
+def test_refresh_is_due_after_two_thirds_of_the_lifetime(
+    elapsed: int, due: bool
+) -> None:
+    """A 7-day token is refreshed after about 4.7 days, never later."""
+    assert refresh_due(token(), NOW + timedelta(seconds=elapsed)) is due
+
+
+def test_the_store_round_trips_a_token(tmp_path: Path) -> None:
+    """What is saved loads back equal, for the same identity."""
+    store = TokenStore(tmp_path / "new" / "dir")
+    store.save(token(), IDENTITY)
+    assert store.load(IDENTITY) == token()
+    assert stat.S_IMODE(store.path.stat().st_mode) == 0o600
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"{not json", b"[]", b'{"format": 2}', b"\xff\xfe", b""],
+    ids=["broken", "list", "other-format", "binary", "empty"],
+)
+def test_a_corrupt_token_file_is_ignored_with_a_warning(
+    tmp_path: Path, content: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An unreadable file means no saved token and one warning, never a crash."""
+    (tmp_path / TOKEN_FILE).write_bytes(content)
+    with caplog.at_level(logging.WARNING):
+        assert TokenStore(tmp_path).load(IDENTITY) is None
+    assert "ignoring the token file" in caplog.text
+
+
+@pytest.mark.parametrize("key", ["api_url", "client_id", "username"])
+def test_a_token_of_another_account_is_ignored(
+    tmp_path: Path, key: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A token saved for another client, user or API URL is not used."""
+    store = TokenStore(tmp_path)
+    store.save(token(), {**IDENTITY, key: "other"})
+    with caplog.at_level(logging.WARNING):
+        assert store.load(IDENTITY) is None
+    assert "another account or API URL" in caplog.text
+    assert "access-1" not in caplog.text
+
+
+def test_leftover_temp_files_are_removed(tmp_path: Path) -> None:
+    """Temp files of a writer killed before its rename are cleaned up on load."""
+    store = TokenStore(tmp_path)
+    store.save(token(), IDENTITY)
+    (tmp_path / ".flume-token.abc.tmp").write_text("half")
+    assert store.load(IDENTITY) == token()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [TOKEN_FILE]
+
+
+def test_an_unwritable_state_dir_is_a_warning_not_a_crash(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """If the token cannot be saved the bridge goes on; the next start logs in."""
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with caplog.at_level(logging.WARNING):
+        TokenStore(blocker / "state").save(token(), IDENTITY)
+    assert "could not save the Flume token" in caplog.text
+    assert "access-1" not in caplog.text
