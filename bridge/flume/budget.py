@@ -29,11 +29,11 @@ class RequestBudget:
     """Counts every Flume request in a rolling hour and refuses the one too many.
 
     `acquire()` never blocks: it records a request or raises FlumeRateLimitError
-    (status None) saying when to try again. `reserve` slots of the hour are kept for
-    essential calls (token grants), so a busy hour of queries cannot lock out a
-    refresh. After a 429, `pause()` stops every request for Retry-After seconds, or
-    else for an exponential backoff with jitter; `success()` resets the backoff.
-    Thread-safe.
+    (status None) saying when to try again. Other calls never take the last `reserve`
+    slots of the hour: those are kept for essential calls (token grants), so a busy
+    hour of queries cannot lock out a refresh. After a 429, `pause()` stops every
+    request for Retry-After seconds, or else for an exponential backoff with jitter;
+    `success()` resets the backoff. Thread-safe.
     """
 
     def __init__(
@@ -53,7 +53,8 @@ class RequestBudget:
         self._now = now
         self._rng = rng or random.Random()  # noqa: S311 (jitter, not cryptography)
         self._lock = threading.Lock()
-        self._sent: deque[float] = deque()
+        self._sent: deque[float] = deque()  # every request of the last hour
+        self._calls: deque[float] = deque()  # those not essential
         self._paused_until = -math.inf
         self._streak = 0  # 429s since the last success
 
@@ -67,12 +68,13 @@ class RequestBudget:
             FlumeRateLimitError: paused after a 429, or the hour's budget is spent;
                 `retry_after` is the number of seconds until a request may go.
         """
-        limit = self.per_hour if essential else self.per_hour - self.reserve
         with self._lock:
             now = self._now()
-            wait = self._wait(now, limit)
+            wait = self._wait(now, essential=essential)
             if wait == 0:
                 self._sent.append(now)
+                if not essential:
+                    self._calls.append(now)
                 return
             paused = now < self._paused_until
         reason = "paused after HTTP 429" if paused else "request budget spent"
@@ -111,24 +113,30 @@ class RequestBudget:
 
     def available_in(self, *, essential: bool = False) -> float:
         """Seconds until `acquire()` would succeed; 0 when it would now."""
-        limit = self.per_hour if essential else self.per_hour - self.reserve
         with self._lock:
-            return self._wait(self._now(), limit)
+            return self._wait(self._now(), essential=essential)
 
     def _backoff(self) -> float:
         nominal = min(BACKOFF_MAX, BACKOFF_FIRST * 2.0 ** (self._streak - 1))
         return nominal * (1 - JITTER * self._rng.random())
 
-    def _wait(self, now: float, limit: int) -> float:
-        """Seconds until a request under `limit` may go (lock held)."""
+    def _wait(self, now: float, *, essential: bool) -> float:
+        """Seconds until a request may go (lock held)."""
         self._expire(now)
-        paused = max(0.0, self._paused_until - now)
-        if len(self._sent) < limit:
-            return paused
-        # The slot frees when the request `limit` places from the newest is an hour old.
-        frees = self._sent[len(self._sent) - limit] + HOUR - now
-        return max(paused, frees)
+        waits = [self._paused_until - now, _frees(self._sent, self.per_hour, now)]
+        if not essential:
+            waits.append(_frees(self._calls, self.per_hour - self.reserve, now))
+        return max(0.0, *waits)
 
     def _expire(self, now: float) -> None:
-        while self._sent and self._sent[0] <= now - HOUR:
-            self._sent.popleft()
+        for sent in (self._sent, self._calls):
+            while sent and sent[0] <= now - HOUR:
+                sent.popleft()
+
+
+def _frees(sent: deque[float], limit: int, now: float) -> float:
+    """Seconds until fewer than `limit` of the times in `sent` are within the hour."""
+    if len(sent) < limit:
+        return 0.0
+    # Room comes when the request `limit` places from the newest is an hour old.
+    return sent[len(sent) - limit] + HOUR - now

@@ -184,3 +184,25 @@ def test_threads_together_never_overspend(clock: FakeClock) -> None:
         thread.join()
     assert sum(granted) == 50
     assert budget.used() == 50
+
+
+def test_token_calls_do_not_eat_into_the_queries_share(clock: FakeClock) -> None:
+    """Two token calls in the hour leave the eight query slots of ten untouched."""
+    budget = RequestBudget(10, now=clock, reserve=2)
+    budget.acquire(essential=True)
+    budget.acquire(essential=True)
+    for _ in range(8):
+        budget.acquire()
+    refusal(budget)
+    refusal(budget, essential=True)
+
+
+def test_token_calls_past_the_reserve_still_respect_the_hour(clock: FakeClock) -> None:
+    """Five token calls and five queries fill a budget of ten; a sixth query waits."""
+    budget = RequestBudget(10, now=clock, reserve=2)
+    for _ in range(5):
+        budget.acquire(essential=True)
+    for _ in range(5):
+        budget.acquire()
+    refusal(budget)
+    assert budget.used() == 10
