@@ -43,8 +43,8 @@ _BODY_HINT = 120  # characters of an error's `message`/`detailed` kept in except
 class Budget(Protocol):
     """What the transport needs of bridge.flume.budget.RequestBudget."""
 
-    def acquire(self) -> None:
-        """Record one request, or raise FlumeRateLimitError without recording."""
+    def acquire(self, *, essential: bool = False) -> None:
+        """Record one request (token grants are essential), or raise without it."""
 
     def pause(self, retry_after: float | None) -> None:
         """Stop every request for a while after a 429."""
@@ -53,7 +53,7 @@ class Budget(Protocol):
         """Note an answered request (resets the 429 backoff)."""
 
 
-Params = Mapping[str, str | int | bool]
+Params = Mapping[str, str | int]  # booleans as "true"/"false": Flume's spelling
 
 
 def retry_after(response: requests.Response) -> float | None:
@@ -141,8 +141,9 @@ class FlumeHttp:
         Raises:
             FlumeError: a subclass saying what went wrong (see the module docstring).
         """
-        what = f"{method} {path.split('?', maxsplit=1)[0]}"
-        self._budget.acquire()
+        route = path.split("?", maxsplit=1)[0]
+        what = f"{method} {route}"
+        self._budget.acquire(essential=route == TOKEN_PATH)
         response = self._send(method, path, what, token, params, body)
         if response.status_code == 429:
             wait = retry_after(response)

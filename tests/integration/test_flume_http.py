@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import requests
 
 from bridge.errors import (
     FlumeAuthError,
@@ -14,6 +15,8 @@ from bridge.errors import (
     FlumeRateLimitError,
     FlumeUnavailableError,
 )
+from bridge.flume.budget import RequestBudget
+from bridge.flume.http import FlumeHttp
 from bridge.simulator.server import Simulator
 from tests.support.flume import (
     Wiring,
@@ -23,6 +26,7 @@ from tests.support.flume import (
     sim_stats,
     wirings,
 )
+from tests.support.simulator import PASSWORD_GRANT
 
 DEVICES = "GET /users/{uid}/devices"
 
@@ -128,7 +132,24 @@ def test_every_request_is_counted_and_successes_reported(
     with pytest.raises(FlumeUnavailableError):
         get_devices(flume)
     assert flume.budget.acquired == sim_stats(sim)["total"] == 3
+    assert flume.budget.essential == 1  # the login may use the token reserve
     assert flume.budget.successes == 2
+
+
+def test_the_real_budget_sends_nothing_during_a_429_pause(sim: Simulator) -> None:
+    """Through RequestBudget, a 429's Retry-After holds back the next request."""
+    clock = [0.0]
+    budget = RequestBudget(100, now=lambda: clock[0])
+    with requests.Session() as session:
+        http = FlumeHttp(session, sim.url, 5.0, budget)
+        add_fault(sim, route="/oauth/token", status=429, retry_after=120)
+        for _ in range(2):
+            with pytest.raises(FlumeRateLimitError):
+                http.request("POST", "/oauth/token", body=PASSWORD_GRANT)
+        assert sim_stats(sim)["total"] == 1
+        clock[0] = 121.0
+        assert http.request("POST", "/oauth/token", body=PASSWORD_GRANT).success
+    assert budget.used() == 2
 
 
 def test_flume_error_text_is_kept_short_in_the_message(

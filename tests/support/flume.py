@@ -29,15 +29,17 @@ class RecordingBudget:
     """A budget that admits everything unless paused, and remembers what happened."""
 
     acquired: int = 0
+    essential: int = 0
     successes: int = 0
     pauses: list[float | None] = field(default_factory=list)
     refuse: bool = False
 
-    def acquire(self) -> None:
+    def acquire(self, *, essential: bool = False) -> None:
         """Count a request, or refuse while `refuse` is set."""
         if self.refuse:
             raise FlumeRateLimitError("budget", status=None, retry_after=60.0)
         self.acquired += 1
+        self.essential += essential
 
     def pause(self, retry_after: float | None) -> None:
         """Remember a 429 pause."""
