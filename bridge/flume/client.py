@@ -1,0 +1,165 @@
+"""FlumeClient: the API routes the bridge uses, as typed calls on one account."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import datetime
+from typing import TypeVar
+
+from bridge.errors import FlumeAuthError, FlumeUnavailableError
+from bridge.flume import convert
+from bridge.flume.http import FlumeHttp, Params
+from bridge.flume.schema import Envelope
+from bridge.flume.tokens import TokenManager
+from bridge.models import Device, FlowReading, Location, Notification, Point, UsageAlert
+
+log = logging.getLogger(__name__)
+
+PAGE_LIMIT = 50  # Flume's default page size
+MAX_PAGES = 4  # per listing; newest first, so older pages matter less
+
+T = TypeVar("T")
+
+
+def safe_next(link: str | None) -> str | None:
+    """Return a `pagination.next` link if it is a path on this API, else None.
+
+    The bearer token goes with every page: a link to another host must not be followed.
+    """
+    if link is None:
+        return None
+    if not link.startswith("/") or link.startswith("//"):
+        log.warning("not following pagination.next %.80r: not a path", link)
+        return None
+    return link
+
+
+class FlumeClient:
+    """Devices, usage, flow, leaks, notifications and alerts of one Flume account."""
+
+    def __init__(
+        self,
+        http: FlumeHttp,
+        tokens: TokenManager,
+        *,
+        page_limit: int = PAGE_LIMIT,
+        max_pages: int = MAX_PAGES,
+    ) -> None:
+        self._http = http
+        self._tokens = tokens
+        self._page_limit = page_limit
+        self._max_pages = max_pages
+
+    def devices(self) -> list[Device]:
+        """List the devices (own and shared) with their locations: two requests."""
+        params = {"location": "true", "list_shared": "true", "user": "false"}
+        items = self._collect(self._user("/devices"), params)
+        found = convert.devices(items, self.locations())
+        log.debug("listed %d devices", len(found))
+        return found
+
+    def locations(self) -> list[Location]:
+        """List the locations (own and shared) with their time zones."""
+        items = self._collect(self._user("/locations"), {"list_shared": "true"})
+        return convert.locations(items)
+
+    def query(
+        self, device_id: str, queries: Sequence[dict[str, object]]
+    ) -> dict[str, list[Point]]:
+        """Run a batched usage query; the answer maps each request_id to its points."""
+        path = self._user(f"/devices/{device_id}/query")
+        body = {"queries": list(queries)}
+        return convert.series(self._call("POST", path, body=body).data)
+
+    def active_flow(self, device_id: str) -> FlowReading:
+        """Return the live flow reading of a sensor."""
+        path = self._user(f"/devices/{device_id}/query/active")
+        return convert.flow(self._call("GET", path).data)
+
+    def leak_active(self, device_id: str) -> bool:
+        """Return whether Flume currently detects a leak at a sensor."""
+        path = self._user(f"/devices/{device_id}/leaks/active")
+        return convert.leak(self._call("GET", path).data)
+
+    def notifications(self, since: datetime | None = None) -> list[Notification]:
+        """Return notifications newer than `since` (all if None), newest first."""
+        params = {"sort_field": "created_datetime", "sort_direction": "DESC"}
+        pages = self._pages(self._user("/notifications"), params)
+        return _newer(pages, convert.notifications, lambda n: n.created_at, since)
+
+    def usage_alerts(self, since: datetime | None = None) -> list[UsageAlert]:
+        """Return usage alerts triggered after `since` (all if None), newest first."""
+        params = {"sort_field": "triggered_datetime", "sort_direction": "DESC"}
+        pages = self._pages(self._user("/usage-alerts"), params)
+        return _newer(pages, convert.usage_alerts, lambda a: a.triggered_at, since)
+
+    def _user(self, suffix: str) -> str:
+        return f"/users/{self._tokens.user_id}{suffix}"
+
+    def _collect(self, path: str, params: dict[str, str]) -> list[object]:
+        return [item for page in self._pages(path, params) for item in page]
+
+    def _pages(self, path: str, params: dict[str, str]) -> Iterator[list[object]]:
+        """Yield the `data` of each page, following `pagination.next` a bounded time."""
+        link: str | None = path
+        query: Params | None = {**params, "limit": self._page_limit}
+        for _ in range(self._max_pages):
+            if link is None:
+                return
+            envelope = self._call("GET", link, params=query)
+            yield envelope.data
+            pagination = envelope.pagination
+            link = safe_next(pagination.next if pagination is not None else None)
+            query = None  # `next` carries every parameter
+        if link is not None:
+            log.debug("stopped after %d pages of %s", self._max_pages, path)
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Params | None = None,
+        body: Mapping[str, object] | None = None,
+    ) -> Envelope:
+        """Send one request; a 401 forces one token refresh and one retry."""
+        token = self._tokens.access_token()
+        try:
+            return self._http.request(
+                method, path, token=token, params=params, body=body
+            )
+        except FlumeAuthError as error:
+            if error.status != 401:
+                raise
+        log.info("Flume rejected the access token; refreshing it")
+        self._tokens.force_refresh()
+        token = self._tokens.access_token()
+        try:
+            return self._http.request(
+                method, path, token=token, params=params, body=body
+            )
+        except FlumeAuthError as error:
+            if error.status != 401:
+                raise
+            # Transient: a fresh token refused again is Flume's hiccup, not our login.
+            raise FlumeUnavailableError(
+                f"{error} (again, after a token refresh)", status=401
+            ) from None
+
+
+def _newer(
+    pages: Iterator[list[object]],
+    convert_page: Callable[[list[object]], list[T]],
+    when: Callable[[T], datetime],
+    since: datetime | None,
+) -> list[T]:
+    """Items newer than `since` from pages sorted newest first; stops at older ones."""
+    found: list[T] = []
+    for page in pages:
+        items = convert_page(page)
+        fresh = [item for item in items if since is None or when(item) > since]
+        found.extend(fresh)
+        if len(fresh) < len(items):
+            break  # the rest is older
+    return found

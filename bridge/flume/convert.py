@@ -1,0 +1,126 @@
+"""From Flume's `data` lists to bridge.models: validate, join, and fill the gaps."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC
+
+from bridge.flume.schema import (
+    ActiveFlowData,
+    DeviceData,
+    LeakData,
+    LocationData,
+    NotificationData,
+    QueryData,
+    UsageAlertData,
+    first,
+    parse,
+    parse_all,
+)
+from bridge.models import (
+    Device,
+    FlowReading,
+    Location,
+    Notification,
+    Point,
+    UsageAlert,
+)
+
+
+def location(data: LocationData) -> Location:
+    """A Location; one without a name is called after its id."""
+    return Location(
+        id=data.id,
+        name=data.name or f"Location {data.id}",
+        tz=data.tz,
+        away_mode=data.away_mode,
+    )
+
+
+def locations(items: Sequence[object]) -> list[Location]:
+    """The locations of GET /users/{uid}/locations."""
+    return [location(d) for d in parse_all(LocationData, items, "locations")]
+
+
+def devices(items: Sequence[object], places: Sequence[Location]) -> list[Device]:
+    """Devices joined to `places` on location_id, the embedded location as fallback.
+
+    Flume sometimes leaves `location` out of the device list even when asked for it
+    (HA #77739, #116798), so the separate locations list is the primary source.
+    """
+    by_id = {place.id: place for place in places}
+    listed = []
+    for data in parse_all(DeviceData, items, "devices"):
+        embedded = location(data.location) if data.location is not None else None
+        joined = by_id.get(data.location_id) if data.location_id is not None else None
+        listed.append(
+            Device(
+                id=data.id,
+                type=data.type,
+                location_id=data.location_id,
+                location=joined or embedded,
+                bridge_id=data.bridge_id,
+                connected=data.connected,
+                last_seen=data.last_seen.astimezone(UTC) if data.last_seen else None,
+                battery_level=data.battery_level,
+                product=data.product,
+            )
+        )
+    return listed
+
+
+def series(items: Sequence[object]) -> dict[str, list[Point]]:
+    """`data[0]` of a query: each request id's points."""
+    what = "query"
+    result = parse(QueryData, {"series": first(items, what)}, what)
+    return {
+        request_id: [Point(p.datetime, float(p.value)) for p in points]
+        for request_id, points in result.series.items()
+    }
+
+
+def flow(items: Sequence[object]) -> FlowReading:
+    """`data[0]` of query/active."""
+    data = parse(ActiveFlowData, first(items, "active flow"), "active flow")
+    return FlowReading(active=data.active, gpm=float(data.gpm), datetime=data.datetime)
+
+
+def leak(items: Sequence[object]) -> bool:
+    """`data[0].active` of leaks/active."""
+    return parse(LeakData, first(items, "leaks"), "leaks").active
+
+
+def _rule(extra: dict[str, object] | None) -> str | None:
+    name = (extra or {}).get("event_rule_name")
+    return name if isinstance(name, str) else None
+
+
+def notifications(items: Sequence[object]) -> list[Notification]:
+    """Notifications, in the order Flume listed them."""
+    return [
+        Notification(
+            id=data.id,
+            created_at=data.created_datetime.astimezone(UTC),
+            device_id=data.device_id,
+            type=data.type,
+            title=data.title,
+            message=data.message,
+            read=data.read,
+            rule=_rule(data.extra),
+        )
+        for data in parse_all(NotificationData, items, "notifications")
+    ]
+
+
+def usage_alerts(items: Sequence[object]) -> list[UsageAlert]:
+    """Usage alerts, in the order Flume listed them."""
+    return [
+        UsageAlert(
+            id=data.id,
+            triggered_at=data.triggered_datetime.astimezone(UTC),
+            device_id=data.device_id,
+            leak=data.flume_leak,
+            rule=data.event_rule_name,
+        )
+        for data in parse_all(UsageAlertData, items, "usage alerts")
+    ]
