@@ -65,11 +65,11 @@ class FlumeClient:
         return convert.locations(items)
 
     def query(
-        self, device_id: str, queries: Sequence[dict[str, object]]
+        self, device_id: str, queries: Sequence[Mapping[str, object]]
     ) -> dict[str, list[Point]]:
         """Run a batched usage query; the answer maps each request_id to its points."""
         path = self._user(f"/devices/{device_id}/query")
-        body = {"queries": list(queries)}
+        body = {"queries": [dict(q) for q in queries]}
         return convert.series(self._call("POST", path, body=body).data)
 
     def active_flow(self, device_id: str) -> FlowReading:
