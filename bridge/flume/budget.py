@@ -111,21 +111,31 @@ class RequestBudget:
             self._expire(self._now())
             return len(self._sent)
 
-    def available_in(self, *, essential: bool = False) -> float:
-        """Seconds until `acquire()` would succeed; 0 when it would now."""
+    def available_in(self, *, essential: bool = False, room: int = 1) -> float:
+        """Seconds until `room` requests in a row would be granted; 0 when now.
+
+        A job that needs several requests (devices, then locations) asks first, so
+        it does not spend the first and then find no room for the second.
+        """
+        if not 1 <= room <= self.per_hour - (0 if essential else self.reserve):
+            raise ValueError(f"room for {room} requests never comes in this budget")
         with self._lock:
-            return self._wait(self._now(), essential=essential)
+            return self._wait(self._now(), essential=essential, room=room)
 
     def _backoff(self) -> float:
         nominal = min(BACKOFF_MAX, BACKOFF_FIRST * 2.0 ** (self._streak - 1))
         return nominal * (1 - JITTER * self._rng.random())
 
-    def _wait(self, now: float, *, essential: bool) -> float:
-        """Seconds until a request may go (lock held)."""
+    def _wait(self, now: float, *, essential: bool, room: int = 1) -> float:
+        """Seconds until `room` requests may go (lock held)."""
         self._expire(now)
-        waits = [self._paused_until - now, _frees(self._sent, self.per_hour, now)]
+        waits = [
+            self._paused_until - now,
+            _frees(self._sent, self.per_hour - room, now),
+        ]
         if not essential:
-            waits.append(_frees(self._calls, self.per_hour - self.reserve, now))
+            cap = self.per_hour - self.reserve - room
+            waits.append(_frees(self._calls, cap, now))
         return max(0.0, *waits)
 
     def _expire(self, now: float) -> None:
@@ -134,9 +144,9 @@ class RequestBudget:
                 sent.popleft()
 
 
-def _frees(sent: deque[float], limit: int, now: float) -> float:
-    """Seconds until fewer than `limit` of the times in `sent` are within the hour."""
-    if len(sent) < limit:
+def _frees(sent: deque[float], most: int, now: float) -> float:
+    """Seconds until no more than `most` of the times in `sent` are within the hour."""
+    if len(sent) <= most:
         return 0.0
-    # Room comes when the request `limit` places from the newest is an hour old.
-    return sent[len(sent) - limit] + HOUR - now
+    # That is when the request `most` places before the newest is an hour old.
+    return sent[len(sent) - most - 1] + HOUR - now

@@ -206,3 +206,17 @@ def test_token_calls_past_the_reserve_still_respect_the_hour(clock: FakeClock) -
         budget.acquire()
     refusal(budget)
     assert budget.used() == 10
+
+
+def test_room_for_several_requests_comes_when_enough_have_aged(
+    clock: FakeClock,
+) -> None:
+    """With 3 of 5 slots used, room for 2 is there now, room for 3 when one ages out."""
+    budget = RequestBudget(5, now=clock)
+    for _ in range(3):
+        budget.acquire()
+        clock.now += 10
+    assert budget.available_in(room=2) == 0
+    assert budget.available_in(room=3) == pytest.approx(3600 - 30)
+    with pytest.raises(ValueError, match="never comes"):
+        budget.available_in(room=6)
