@@ -185,9 +185,7 @@ class TokenManager:
             token = self._grant(form)
         except FlumeAuthError as error:
             self._refused = FlumeAuthError(
-                f"Flume refused the login of {self._creds.username} ({error}); "
-                "check FLUME_CLIENT_ID, FLUME_CLIENT_SECRET, FLUME_USERNAME and "
-                "FLUME_PASSWORD",
+                f"Flume refused the login of {self._creds.username} ({error})",
                 status=error.status,
             )
             raise self._refused from None

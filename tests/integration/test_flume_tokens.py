@@ -147,7 +147,8 @@ def test_a_refused_login_is_permanent_and_never_retried(
         with pytest.raises(FlumeAuthError) as caught:
             tokens.access_token()
         message = str(caught.value)
-        assert "FLUME_PASSWORD" in message
+        assert message.startswith("Flume refused the login of demo@example.com (")
+        assert "credentials are invalid" in message
         assert "wrong" not in message
         assert caught.value.status == 400
     assert token_calls(sim) == {"400": 1}
