@@ -16,7 +16,7 @@ import json
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from pydantic import SecretStr
@@ -114,6 +114,7 @@ class TokenManager:
         self._now = now
         self._lock = threading.RLock()
         self._refused: FlumeAuthError | None = None
+        self._postponed = False  # a refresh failed and waits for the next call
         self._identity = {
             "api_url": http.base_url,
             "client_id": credentials.client_id,
@@ -145,28 +146,27 @@ class TokenManager:
             if refresh_due(token, self._now()):
                 try:
                     self._renew()
-                except FlumeUnavailableError as error:
+                except (FlumeUnavailableError, FlumeProtocolError) as error:
                     if self._now() >= token.expires_at:
                         raise
                     # The old token works for a third of its lifetime: use it.
-                    log.warning("token refresh postponed: %s", error)
+                    level = logging.DEBUG if self._postponed else logging.WARNING
+                    log.log(level, "token refresh postponed: %s", error)
+                    self._postponed = True
             return self._token or token
 
     def _renew(self) -> None:
         token = self._token
-        if token is None:
+        if token is None or not token.refresh_token:
             self._adopt(self._password_grant())
             return
+        form = {"grant_type": "refresh_token", "refresh_token": token.refresh_token}
         try:
-            renewed = self._grant(
-                {
-                    "grant_type": "refresh_token",
-                    "refresh_token": token.refresh_token,
-                    **self._client(),
-                }
-            )
+            renewed = self._grant({**form, **self._client()})
         except FlumeAuthError as error:
             log.warning("Flume refused the refresh token (%s); logging in again", error)
+            # Single-use and refused: never send it again, even if the login fails.
+            self._token = replace(token, refresh_token="")
             renewed = self._password_grant()
         else:
             log.info("refreshed the Flume token of user %d", renewed.user_id)
@@ -211,6 +211,7 @@ class TokenManager:
     def _adopt(self, token: Token) -> Token:
         # The old token is dropped here: nothing else keeps a copy.
         self._token = token
+        self._postponed = False
         if self._store is not None:
             self._store.save(token, self._identity)
         return token

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from bridge.errors import FlumeAuthError, FlumeUnavailableError
+from bridge.errors import FlumeAuthError, FlumeRateLimitError, FlumeUnavailableError
 from bridge.flume.tokens import Credentials
 from bridge.simulator.server import Simulator
 from tests.support.flume import DEMO, WiringFactory, add_fault, sim_stats, wirings
@@ -155,23 +155,56 @@ def test_a_refused_login_is_permanent_and_never_retried(
     assert not (tmp_path / "flume-token.json").exists()
 
 
-def test_a_refresh_outage_keeps_the_old_token_while_it_is_valid(
+def test_a_failed_refresh_keeps_the_old_token_while_it_is_valid(
     sim_factory: SimFactory,
     wire: WiringFactory,
     tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """A refresh that fails with a 503 is postponed; the still-valid token is used."""
+    """A refresh that fails transiently is postponed; the still-valid token is used."""
     sim = sim_factory(token_ttl=TTL)
     tokens = wire(sim, tmp_path).tokens
     old = tokens.access_token()
     sim.clock.advance(TTL * 0.9)
-    add_fault(sim, route="/oauth/token", status=503)
-    with caplog.at_level(logging.WARNING):
+    add_fault(sim, route="/oauth/token", count=2, status=503)
+    with caplog.at_level(logging.DEBUG, logger="bridge.flume.tokens"):
         assert tokens.access_token() == old
-    assert "token refresh postponed" in caplog.text
+        assert tokens.access_token() == old
+    postponed = [r.levelname for r in caplog.records if "postponed" in r.message]
+    assert postponed == ["WARNING", "DEBUG"]  # once per streak, then quietly
     assert tokens.access_token() != old  # the next call refreshes
-    assert token_calls(sim) == {"200": 2, "503": 1}
+    assert token_calls(sim) == {"200": 2, "503": 2}
+
+
+def test_a_refresh_whose_answer_is_lost_recovers_with_one_login(
+    sim_factory: SimFactory, wire: WiringFactory, tmp_path: Path
+) -> None:
+    """Flume used up the refresh token but its answer was lost: one login mends it."""
+    sim = sim_factory(token_ttl=TTL)
+    tokens = wire(sim, tmp_path).tokens
+    old = tokens.access_token()
+    sim.clock.advance(TTL * 0.9)
+    add_fault(sim, route="/oauth/token", body="html")
+    assert tokens.access_token() == old  # postponed, the old token still works
+    new = tokens.access_token()  # refresh refused (used up), then a login
+    assert new != old
+    assert saved(tmp_path)["access_token"] == new
+    assert token_calls(sim) == {"200": 3, "400": 1}
+
+
+def test_a_refused_refresh_token_is_never_sent_again(
+    sim_factory: SimFactory, wire: WiringFactory
+) -> None:
+    """If the login after a refused refresh fails, the next try is a login only."""
+    sim = sim_factory(rate_limit=1)  # the login fills the hour: the next gets 429
+    tokens = wire(sim).tokens
+    tokens.access_token()
+    add_fault(sim, revoke_tokens="all")
+    with pytest.raises(FlumeRateLimitError):
+        tokens.force_refresh()
+    sim.clock.advance(3601)
+    tokens.force_refresh()
+    assert token_calls(sim) == {"200": 2, "400": 1, "429": 1}
 
 
 def test_an_expired_token_is_not_used_when_refresh_fails(
