@@ -103,6 +103,11 @@ def _envelope(what: str, response: requests.Response) -> Envelope:
             f"{what}: answer is not JSON ({kind}, {len(response.content)} bytes)",
             status=status,
         ) from None
+    return envelope_of(document, what, status)
+
+
+def envelope_of(document: object, what: str, status: int | None = None) -> Envelope:
+    """Return the envelope of a 2xx answer, refusing one that says it failed."""
     envelope = parse(Envelope, document, what, status)
     if not envelope.success:
         raise FlumeProtocolError(f"{what}: success is false", status=status)

@@ -79,6 +79,17 @@ def test_devices_without_embedded_location_are_joined_on_location_id(
     assert route_count(sim, DEVICES) == route_count(sim, LOCATIONS) == 2
 
 
+def test_devices_and_locations_are_read_across_pages(
+    sim_factory: SimFactory, wire: WiringFactory
+) -> None:
+    """With one item per page, every device and location is still found."""
+    sim = sim_factory(sensors=2, timezones=ZONES)
+    paged = client_of(wire(sim), page_limit=1, max_pages=10).devices()
+    assert paged == client_of(wire(sim)).devices()
+    assert route_count(sim, DEVICES) == 4 + 1  # 4 devices one by one, then all
+    assert route_count(sim, LOCATIONS) == 2 + 1
+
+
 def test_a_device_without_any_location_is_still_listed(
     sim: Simulator, wire: WiringFactory
 ) -> None:

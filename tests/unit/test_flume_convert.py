@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 from bridge.errors import FlumeProtocolError
 from bridge.flume import convert
 from bridge.flume.client import safe_next
-from bridge.flume.schema import Envelope, parse
+from bridge.flume.http import envelope_of
+from bridge.flume.schema import Envelope, Pagination, parse
 from bridge.models import Location
 
 LOCATION = {"id": 7, "name": "Home", "tz": "Europe/Berlin", "away_mode": False}
@@ -161,6 +162,16 @@ def test_only_pagination_paths_on_this_api_are_followed(
 ) -> None:
     """The bearer token is never sent to a host named by `pagination.next`."""
     assert safe_next(link) == (link if followed else None)
+
+
+def test_an_envelope_saying_it_failed_is_refused() -> None:
+    """A 2xx whose envelope has success false is a protocol error."""
+    document = {"success": False, "message": "odd", "data": []}
+    with pytest.raises(FlumeProtocolError, match="success is false") as caught:
+        envelope_of(document, "GET /x", 200)
+    assert caught.value.status == 200
+    page = {"success": True, "data": [1], "pagination": {"next": "/p?offset=1"}}
+    assert envelope_of(page, "GET /x").pagination == Pagination(next="/p?offset=1")
 
 
 JSON = st.recursive(

@@ -72,6 +72,13 @@ def test_without_iat_the_lifetime_is_expires_in() -> None:
     assert token_from(grant, NOW).expires_at == NOW + timedelta(seconds=600)
 
 
+def test_with_only_exp_the_lifetime_runs_to_exp() -> None:
+    """Without `iat` and `expires_in`, the token lives until `exp`."""
+    exp = int(NOW.timestamp()) + 600
+    grant = TokenGrant(access_token=jwt({"user_id": 7, "exp": exp}), refresh_token="r")
+    assert token_from(grant, NOW).expires_at == NOW + timedelta(seconds=600)
+
+
 def test_a_token_without_lifetime_is_refused() -> None:
     """A token that is already expired on arrival would refresh forever: refused."""
     access = jwt({"user_id": 7, "iat": 100, "exp": 100})
