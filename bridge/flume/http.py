@@ -8,8 +8,7 @@ Error mapping (every failure leaves here as a bridge.errors type):
     5xx                                      FlumeUnavailableError(status)
     400/401/403 on POST /oauth/token         FlumeAuthError(status)
     401 on a data route                      FlumeAuthError(401): the client refreshes
-    403 on a data route                      FlumeAuthError(403): no access to the data
-    other 4xx                                FlumeProtocolError(status)
+    other 4xx (403 on a data route too)      FlumeProtocolError(status)
     a body cut short or undecodable          FlumeProtocolError(status=None)
     2xx: not JSON, HTML, empty, success      FlumeProtocolError(status)
          false, not an envelope
@@ -87,7 +86,9 @@ def _status_error(what: str, response: requests.Response) -> FlumeError:
     hint = _hint(response)
     if status >= 500:
         return FlumeUnavailableError(f"{what}: HTTP {status}{hint}", status=status)
-    auth_statuses = (400, 401, 403) if what.endswith(TOKEN_PATH) else (401, 403)
+    # A 403 on data (one device shared no longer, say) must not stop the whole bridge
+    # as a credential error would; on /oauth/token it is (unverified_user).
+    auth_statuses = (400, 401, 403) if what.endswith(TOKEN_PATH) else (401,)
     if status in auth_statuses:
         return FlumeAuthError(f"{what}: refused, HTTP {status}{hint}", status=status)
     return FlumeProtocolError(f"{what}: HTTP {status}{hint}", status=status)

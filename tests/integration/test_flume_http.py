@@ -64,7 +64,7 @@ FAULTS = [
     ({"status": 400}, FlumeProtocolError, 400),
     ({"status": 404}, FlumeProtocolError, 404),
     ({"status": 401}, FlumeAuthError, 401),
-    ({"status": 403}, FlumeAuthError, 403),
+    ({"status": 403}, FlumeProtocolError, 403),
 ]
 
 

@@ -244,3 +244,13 @@ def test_a_foreign_token_file_costs_one_login(
     with caplog.at_level(logging.WARNING):
         wire(sim, tmp_path, credentials=other)
     assert "another account" in caplog.text
+
+
+def test_an_unverified_user_is_a_credential_error(
+    sim: Simulator, wire: WiringFactory
+) -> None:
+    """A 403 on the login (Flume's unverified_user) is permanent, unlike on data."""
+    add_fault(sim, route="/oauth/token", status=403)
+    with pytest.raises(FlumeAuthError) as caught:
+        wire(sim).tokens.access_token()
+    assert caught.value.status == 403
