@@ -124,21 +124,22 @@ class FlumeClient:
         body: Mapping[str, object] | None = None,
     ) -> Envelope:
         """Send one request; a 401 forces one token refresh and one retry."""
-        token = self._tokens.access_token()
-        try:
+
+        def send() -> Envelope:
+            token = self._tokens.access_token()
             return self._http.request(
                 method, path, token=token, params=params, body=body
             )
+
+        try:
+            return send()
         except FlumeAuthError as error:
             if error.status != 401:
                 raise
         log.info("Flume rejected the access token; refreshing it")
         self._tokens.force_refresh()
-        token = self._tokens.access_token()
         try:
-            return self._http.request(
-                method, path, token=token, params=params, body=body
-            )
+            return send()
         except FlumeAuthError as error:
             if error.status != 401:
                 raise
