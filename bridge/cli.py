@@ -7,13 +7,25 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Final
 
+import requests
+
 import bridge
+from bridge.config import Settings, load_settings
+from bridge.errors import ConfigError, FlumeAuthError, FlumeError
+from bridge.flume.budget import RequestBudget
+from bridge.flume.client import FlumeClient
+from bridge.flume.http import FlumeHttp
+from bridge.flume.planner import plan
+from bridge.flume.tokens import Credentials, TokenManager
+from bridge.report import CheckReport, problems, render, select_devices
 from bridge.simulator import cli as simulator_cli
 
 log = logging.getLogger(__name__)
 
+EXIT_FAILURE: Final = 1
 EXIT_USAGE: Final = 2
 EXIT_CONFIG: Final = 78
 LOG_LEVELS: Final = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -21,11 +33,13 @@ LOG_LEVELS: Final = ("DEBUG", "INFO", "WARNING", "ERROR")
 # Commands of DESIGN §2 that later issues implement; until then they refuse honestly.
 PENDING: Final = {
     "run": "the service",
-    "check": "the configuration and connection check",
     "discovery": "the discovery preview and purge",
 }
 
 Handler = Callable[[argparse.Namespace], int]
+CREDENTIAL_NAMES: Final = (
+    "FLUME_CLIENT_ID, FLUME_CLIENT_SECRET, FLUME_USERNAME and FLUME_PASSWORD"
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -56,8 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--env-file",
         metavar="PATH",
-        default=".env",
-        help="settings file read after the environment (default: .env)",
+        type=Path,
+        default=None,
+        help="settings file read after the environment (default: .env if present)",
     )
     parser.add_argument(
         "--log-level",
@@ -68,7 +83,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
     _add_pending(commands, "run", "run the bridge service")
-    _add_pending(commands, "check", "check configuration, Flume login and broker")
+    check = commands.add_parser(
+        "check",
+        help="check configuration, Flume login and broker",
+        description="Check the configuration, log in to Flume, list the devices and "
+        "print the request plan; exit 0 only if all pass.",
+    )
+    check.set_defaults(handler=run_check)
     simulate = commands.add_parser(
         "simulate",
         help="serve the Flume API simulator",
@@ -99,6 +120,87 @@ def _pending(name: str) -> Handler:
         return EXIT_USAGE
 
     return refuse
+
+
+def run_check(args: argparse.Namespace) -> int:
+    """The `check` command: settings, Flume login, devices and plan, as a report."""
+    try:
+        settings = load_settings(args.env_file)
+        if args.log_level is None:
+            logging.getLogger().setLevel(settings.log_level)
+        with requests.Session() as session:
+            report = probe_flume(settings, session, _source(args.env_file))
+    except ConfigError as error:
+        print(f"config error: {error}", file=sys.stderr)
+        return EXIT_CONFIG
+    except FlumeAuthError as error:
+        print(f"credential error: {error}; check {CREDENTIAL_NAMES}", file=sys.stderr)
+        return EXIT_CONFIG
+    except FlumeError as error:
+        print(f"flume error: {error}", file=sys.stderr)
+        return EXIT_FAILURE
+    print(render(report))
+    return EXIT_FAILURE if problems(report) else 0
+
+
+def probe_flume(
+    settings: Settings, session: requests.Session, source: str
+) -> CheckReport:
+    """Log in, list the devices and plan the requests, within the hourly budget.
+
+    Raises:
+        ConfigError: FLUME_DEVICE_IDS names a device the account does not have.
+        FlumeAuthError: Flume refused the client or the account.
+        FlumeError: Flume could not be reached or answered nonsense.
+    """
+    login = credentials(settings)
+    budget = RequestBudget(settings.flume_requests_per_hour)
+    http = FlumeHttp(session, settings.flume_api_url, settings.flume_timeout, budget)
+    # No token store: a saved token would hide a wrong password, and refreshing the
+    # running service's token would spend its single-use refresh token.
+    tokens = TokenManager(http, login)
+    devices = FlumeClient(http, tokens).devices()
+    selected, unknown = select_devices(devices, settings.flume_device_ids)
+    if unknown:
+        raise ConfigError(
+            f"FLUME_DEVICE_IDS: not in this account: {', '.join(unknown)}"
+        )
+    sensors = sum(1 for device in selected if device.is_sensor)
+    budgeted = plan(settings.flume_requests_per_hour, sensors) if sensors else None
+    return CheckReport(
+        version=bridge.__version__,
+        settings_source=source,
+        api_url=settings.flume_api_url,
+        username=login.username,
+        user_id=tokens.user_id,
+        devices=devices,
+        selected=selected,
+        plan=budgeted.describe() if budgeted else "nothing to plan",
+        state_dir=str(settings.state_dir),
+        state_writable=writable(settings.state_dir),
+    )
+
+
+def credentials(settings: Settings) -> Credentials:
+    """The Flume login of `settings` (load_settings without demo makes sure of it)."""
+    client_id, secret = settings.flume_client_id, settings.flume_client_secret
+    username, password = settings.flume_username, settings.flume_password
+    if client_id and secret and username and password:
+        return Credentials(client_id, secret, username, password)
+    raise ConfigError(f"{CREDENTIAL_NAMES}: required (or run with --demo)")
+
+
+def writable(directory: Path) -> bool:
+    """Whether `directory` is writable, or could be created in its nearest parent."""
+    candidates = (directory, *directory.parents)
+    existing = next((path for path in candidates if path.exists()), directory)
+    return existing.is_dir() and os.access(existing, os.W_OK | os.X_OK)
+
+
+def _source(env_file: Path | None) -> str:
+    if env_file is not None:
+        return f"environment and {env_file}"
+    return "environment and .env" if Path(".env").is_file() else "environment"
 
 
 def configure_logging(level: str) -> None:

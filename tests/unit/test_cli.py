@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -12,13 +13,16 @@ from bridge.cli import main
 
 
 @pytest.fixture(autouse=True)
-def restore_root_logger() -> Iterator[None]:
-    """Undo main()'s logging set-up, so later tests keep pytest's own handlers."""
+def restore_logging() -> Iterator[None]:
+    """Undo main()'s logging set-up (root handlers, quietened libraries) afterwards."""
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level
+    libraries = {name: logging.getLogger(name).level for name in ("urllib3", "paho")}
     yield
     root.handlers[:] = handlers
     root.setLevel(level)
+    for name, library_level in libraries.items():
+        logging.getLogger(name).setLevel(library_level)
 
 
 def test_version_prints_the_package_version(capsys: pytest.CaptureFixture[str]) -> None:
@@ -47,7 +51,7 @@ def test_a_command_is_required(capsys: pytest.CaptureFixture[str]) -> None:
     assert "COMMAND" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("command", ["run", "check", "discovery"])
+@pytest.mark.parametrize("command", ["run", "discovery"])
 def test_commands_not_built_yet_say_so(
     command: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -67,6 +71,27 @@ def test_a_bad_log_level_is_a_configuration_error(
     assert main(["check"]) == 78
     assert capsys.readouterr().err == (
         "config error: LOG_LEVEL: must be one of DEBUG, INFO, WARNING, ERROR\n"
+    )
+
+
+def test_check_without_credentials_is_a_configuration_error(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`check` with no Flume credentials names them in one line and exits 78."""
+    assert main(["check"]) == 78
+    assert capsys.readouterr().err == (
+        "config error: FLUME_CLIENT_ID, FLUME_CLIENT_SECRET, FLUME_USERNAME, "
+        "FLUME_PASSWORD: required (or run with --demo)\n"
+    )
+
+
+def test_a_missing_env_file_option_is_a_configuration_error(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`--env-file` naming no file is one line and exit 78, before any request."""
+    assert main(["--env-file", "missing.env", "check"]) == 78
+    assert capsys.readouterr().err == (
+        "config error: --env-file: no such file: missing.env\n"
     )
 
 
@@ -99,3 +124,27 @@ def test_python_dash_m_bridge_runs_the_command_line(
         runpy.run_module("bridge", run_name="__main__")
     assert stopped.value.code == 0
     assert bridge.__version__ in capsys.readouterr().out
+
+
+def test_credentials_refuse_settings_without_a_login() -> None:
+    """Settings built without the Flume login cannot reach the token manager."""
+    from bridge.cli import credentials
+    from bridge.config import Settings
+    from bridge.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"FLUME_PASSWORD: required"):
+        credentials(Settings(flume_client_id="id", flume_username="me"))
+
+
+def test_a_state_dir_is_writable_if_it_or_its_nearest_parent_is(
+    tmp_path: Path,
+) -> None:
+    """STATE_DIR may not exist yet, but must be creatable; not under a plain file."""
+    from bridge.cli import writable
+
+    assert writable(tmp_path)
+    assert writable(tmp_path / "not" / "yet")
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    assert not writable(blocker)
+    assert not writable(blocker / "state")

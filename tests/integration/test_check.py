@@ -1,0 +1,209 @@
+"""`flume-mqtt check` in-process against the simulator: report, exit codes, messages."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from bridge.cli import main
+from bridge.flume.planner import plan
+from bridge.simulator.server import Simulator
+from tests.support.simulator import SimFactory
+
+DEMO_ENV = {
+    "FLUME_CLIENT_ID": "demo-client",
+    "FLUME_CLIENT_SECRET": "demo-secret",
+    "FLUME_USERNAME": "demo@example.com",
+    "FLUME_PASSWORD": "demo-password",
+}
+
+
+@pytest.fixture(autouse=True)
+def restore_logging() -> Iterator[None]:
+    """Undo main()'s logging set-up (root handlers, quietened libraries) afterwards."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    libraries = {name: logging.getLogger(name).level for name in ("urllib3", "paho")}
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    for name, library_level in libraries.items():
+        logging.getLogger(name).setLevel(library_level)
+
+
+@pytest.fixture
+def env(monkeypatch: pytest.MonkeyPatch, sim: Simulator, tmp_path: Path) -> Path:
+    """Point the settings at the simulator with the demo account; return STATE_DIR."""
+    state = tmp_path / "state"
+    for name, value in {
+        **DEMO_ENV,
+        "FLUME_API_URL": sim.url,
+        "STATE_DIR": str(state),
+    }.items():
+        monkeypatch.setenv(name, value)
+    return state
+
+
+def stats(sim: Simulator) -> dict[str, Any]:
+    answer: dict[str, Any] = requests.get(f"{sim.url}/_sim/stats", timeout=5).json()
+    return answer
+
+
+def fault(sim: Simulator, **rule: Any) -> None:
+    response = requests.post(f"{sim.url}/_sim/faults", json=rule, timeout=5)
+    assert response.status_code == 200, response.text
+
+
+def last_line(err: str) -> str:
+    assert "Traceback" not in err
+    return err.splitlines()[-1]
+
+
+@pytest.mark.usefixtures("env")
+def test_check_reports_devices_timezones_and_the_plan(
+    sim: Simulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A good setup prints each device with location and time zone, the plan; exit 0."""
+    assert main(["check"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    account = sim.model.account
+    for device in account.devices:
+        location = account.location_of(device)
+        line = next(line for line in out if device.id in line)
+        assert f"{location.name} ({location.tz})" in line
+    assert f"plan     {plan(100, 1).describe()}" in out
+    assert (
+        "mqtt     not checked yet (the broker check arrives with the MQTT side)" in out
+    )
+    assert out[-1] == "result   ok (Flume side)"
+
+
+def test_check_logs_in_once_and_leaves_the_token_file_alone(
+    sim: Simulator, env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Each check proves the password with one login and three requests in all."""
+    assert main(["check"]) == 0
+    assert main(["check"]) == 0
+    counts = stats(sim)
+    assert counts["by_route"]["POST /oauth/token"]["total"] == 2
+    assert counts["total"] == 6
+    assert not env.exists()
+    assert f"state    {env} (writable)" in capsys.readouterr().out
+
+
+@pytest.mark.usefixtures("env")
+def test_a_wrong_password_is_one_line_and_exit_78_without_retrying(
+    sim: Simulator, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A refused login names the variables to fix, not the password; tried once."""
+    monkeypatch.setenv("FLUME_PASSWORD", "not-the-password")
+    assert main(["check"]) == 78
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    line = last_line(captured.err)
+    assert line.startswith(
+        "credential error: Flume refused the login of demo@example.com"
+    )
+    assert line.endswith(
+        "check FLUME_CLIENT_ID, FLUME_CLIENT_SECRET, FLUME_USERNAME and FLUME_PASSWORD"
+    )
+    assert "not-the-password" not in captured.err
+    assert stats(sim)["total"] == 1
+
+
+@pytest.mark.usefixtures("env")
+@pytest.mark.parametrize(
+    "rule",
+    [
+        {"route": "/users/*", "status": 503},
+        {"route": "/users/*", "status": 429, "retry_after": 30},
+        {"route": "/users/*", "body": "html"},
+        {"route": "/oauth/token", "drop": True},
+    ],
+    ids=["503", "429", "html", "dropped"],
+)
+def test_a_transient_flume_failure_is_one_line_and_exit_1(
+    sim: Simulator, rule: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Outages, rate limits and garbage end the check with one line, not a traceback."""
+    fault(sim, **rule)
+    assert main(["check"]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert last_line(captured.err).startswith("flume error: ")
+
+
+@pytest.mark.usefixtures("env")
+def test_device_ids_narrow_the_report_and_unknown_ones_are_config_errors(
+    sim_factory: SimFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """FLUME_DEVICE_IDS keeps the listed devices; an id the account lacks exits 78."""
+    two = sim_factory(sensors=2)
+    monkeypatch.setenv("FLUME_API_URL", two.url)
+    first, second = two.model.account.sensors
+    monkeypatch.setenv("FLUME_DEVICE_IDS", first.id)
+    assert main(["check"]) == 0
+    out = capsys.readouterr().out
+    assert first.id in out
+    assert second.id not in out
+    assert (
+        "devices  1 water sensor, 0 Flume Bridges (2 more not in FLUME_DEVICE_IDS)"
+        in (out)
+    )
+    assert f"plan     {plan(100, 1).describe()}" in out.splitlines()
+    monkeypatch.setenv("FLUME_DEVICE_IDS", f"{first.id},999")
+    assert main(["check"]) == 78
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        "config error: FLUME_DEVICE_IDS: not in this account: 999"
+    )
+
+
+@pytest.mark.usefixtures("env")
+def test_only_bridges_selected_fails_the_check(
+    sim: Simulator, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With no water sensor to bridge the report says FAILED and the exit code is 1."""
+    hub = next(d for d in sim.model.account.devices if not d.is_sensor)
+    monkeypatch.setenv("FLUME_DEVICE_IDS", hub.id)
+    assert main(["check"]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert "plan     nothing to plan" in out
+    assert out[-1] == "result   FAILED: no water sensor to bridge"
+
+
+@pytest.mark.usefixtures("env")
+def test_a_state_dir_that_cannot_be_created_fails_the_check(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """STATE_DIR under a plain file could never hold tokens or counters: FAILED."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    monkeypatch.setenv("STATE_DIR", str(blocker / "state"))
+    assert main(["check"]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out[-1] == f"result   FAILED: STATE_DIR {blocker / 'state'} is not writable"
+
+
+def test_the_env_file_supplies_settings_and_the_log_level(
+    sim: Simulator,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """--env-file alone configures check, and its LOG_LEVEL quiets the INFO lines."""
+    lines = [f"{k}={v}" for k, v in DEMO_ENV.items()]
+    lines += [f"FLUME_API_URL={sim.url}", f"STATE_DIR={tmp_path}", "LOG_LEVEL=WARNING"]
+    env_file = tmp_path / "flume.env"
+    env_file.write_text("\n".join(lines) + "\n")
+    assert main(["--env-file", str(env_file), "check"]) == 0
+    captured = capsys.readouterr()
+    assert f"config   ok (environment and {env_file})" in captured.out
+    assert captured.err == ""
+    assert logging.getLogger().level == logging.WARNING
