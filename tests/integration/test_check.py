@@ -197,7 +197,7 @@ def test_the_env_file_supplies_settings_and_the_log_level(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """--env-file alone configures check, and its LOG_LEVEL quiets the INFO lines."""
+    """--env-file alone configures check; its LOG_LEVEL applies unless --log-level."""
     lines = [f"{k}={v}" for k, v in DEMO_ENV.items()]
     lines += [f"FLUME_API_URL={sim.url}", f"STATE_DIR={tmp_path}", "LOG_LEVEL=WARNING"]
     env_file = tmp_path / "flume.env"
@@ -207,3 +207,5 @@ def test_the_env_file_supplies_settings_and_the_log_level(
     assert f"config   ok (environment and {env_file})" in captured.out
     assert captured.err == ""
     assert logging.getLogger().level == logging.WARNING
+    assert main(["--log-level", "debug", "--env-file", str(env_file), "check"]) == 0
+    assert logging.getLogger().level == logging.DEBUG
