@@ -1,0 +1,248 @@
+"""Query windows as pure functions: payloads, UTC spans, DST days, reading answers."""
+
+from __future__ import annotations
+
+import functools
+import itertools
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bridge.errors import FlumeProtocolError
+from bridge.flume.windows import Window, buckets, queries, usage_windows, value
+from bridge.models import Point
+
+LA = "America/Los_Angeles"
+MINUTE = timedelta(minutes=1)
+HOUR = timedelta(hours=1)
+
+
+def by_id(now: datetime, tz: str = LA, minutes: int = 15) -> dict[str, Window]:
+    return {w.request_id: w for w in usage_windows(now, tz, minutes=minutes)}
+
+
+def utc(*parts: int) -> datetime:
+    """An aware UTC instant from year, month, day, hour, minute, second."""
+    year, month, day, hour, minute, second = parts
+    return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
+
+
+def test_an_ordinary_moment_asks_for_every_window() -> None:
+    """At 11:30:15 PDT on a Tuesday, each window's query and span are as designed."""
+    windows = usage_windows(utc(2026, 3, 10, 18, 30, 15), LA)
+    found = {
+        w.request_id: (w.query.get("since_datetime"), w.query.get("until_datetime"))
+        for w in windows
+    }
+    assert found == {
+        "minutes": ("2026-03-10 11:15:00", "2026-03-10 11:29:00"),
+        "last_60_min": ("2026-03-10 10:30:00", "2026-03-10 11:29:00"),
+        "last_24_hours": ("2026-03-09 11:30:00", "2026-03-10 11:29:00"),
+        "today": ("2026-03-10 00:00:00", "2026-03-10 11:30:00"),
+        "this_week": ("2026-03-09 00:00:00", "2026-03-10 11:30:00"),
+        "this_month": ("2026-03-01 00:00:00", "2026-03-10 11:30:00"),
+        "this_year": ("2026-01-01 00:00:00", "2026-03-10 11:30:00"),
+    }
+    shapes = [
+        (w.query["bucket"], w.query.get("group_multiplier"), w.query.get("operation"))
+        for w in windows
+    ]
+    assert shapes == [
+        ("MIN", 1, None),
+        ("MIN", 60, None),
+        ("MIN", 60, None),
+        ("DAY", None, "SUM"),
+        ("DAY", None, "SUM"),
+        ("MON", None, "SUM"),
+        ("YR", None, "SUM"),
+    ]
+    assert queries(windows) == [w.query for w in windows]
+    assert all(w.query["units"] == "GALLONS" for w in windows)
+
+
+def test_spans_end_at_the_current_minute_and_start_at_local_edges() -> None:
+    """Spans are [edge, floor(now)) in UTC: local midnight, Monday, 1st, 1 January."""
+    end = utc(2026, 3, 10, 18, 30, 0)
+    spans = {
+        k: (w.start, w.end) for k, w in by_id(end + 15 * timedelta(seconds=1)).items()
+    }
+    assert spans == {
+        "minutes": (end - 15 * MINUTE, end),
+        "last_60_min": (end - HOUR, end),
+        "last_24_hours": (end - 24 * HOUR, end),
+        "today": (utc(2026, 3, 10, 7, 0, 0), end),  # PDT midnight
+        "this_week": (utc(2026, 3, 9, 7, 0, 0), end),  # Monday, already PDT
+        "this_month": (utc(2026, 3, 1, 8, 0, 0), end),  # PST midnight
+        "this_year": (utc(2026, 1, 1, 8, 0, 0), end),
+    }
+
+
+@pytest.mark.parametrize(
+    ("tz", "last_minute", "hours"),
+    [
+        (LA, utc(2026, 3, 9, 6, 59, 30), 23),
+        (LA, utc(2026, 11, 2, 7, 59, 30), 25),
+        ("Europe/Berlin", utc(2026, 3, 29, 21, 59, 30), 23),
+        ("Europe/Berlin", utc(2026, 10, 25, 22, 59, 30), 25),
+    ],
+)
+def test_today_on_a_dst_day_spans_23_or_25_hours(
+    tz: str, last_minute: datetime, hours: int
+) -> None:
+    """In the last minute of a DST day, today spans its 23 or 25 hours less a minute."""
+    today = by_id(last_minute, tz)["today"]
+    assert today.end - today.start == hours * HOUR - MINUTE
+
+
+def test_in_the_repeated_hour_series_start_an_hour_early_and_name_no_end() -> None:
+    """At 01:30 PST (second 01:30), `minutes` starts at the first 01:15, until = now."""
+    minutes = by_id(utc(2026, 11, 1, 9, 30, 20))["minutes"]
+    assert minutes.query["since_datetime"] == "2026-11-01 01:15:00"
+    assert "until_datetime" not in minutes.query
+    assert minutes.start == utc(2026, 11, 1, 9, 15, 0)
+    assert minutes.first_bucket == minutes.start - HOUR
+
+
+def test_after_the_repeated_hour_the_surplus_hour_is_one_group() -> None:
+    """At 02:10 PST, last_60_min asks from the first 01:10: one surplus 60-min group."""
+    window = by_id(utc(2026, 11, 1, 10, 10, 0))["last_60_min"]
+    assert window.query["since_datetime"] == "2026-11-01 01:10:00"
+    assert window.query["until_datetime"] == "2026-11-01 02:09:00"
+    assert window.first_bucket == window.start - HOUR
+    points = [Point("2026-11-01 01:10:00", 5.0), Point("2026-11-01 01:10:00", 7.0)]
+    assert buckets(window, points) == [(window.start, 7.0)]
+    assert value(window, points) == 7.0
+
+
+def test_a_half_hour_dst_shift_groups_by_half_hours() -> None:
+    """On Lord Howe (30-minute DST), a start in the repeated half hour groups by 30."""
+    window = by_id(utc(2026, 4, 4, 16, 0, 0), "Australia/Lord_Howe")["last_60_min"]
+    assert window.query["group_multiplier"] == 30
+    assert window.first_bucket == window.start - timedelta(minutes=30)
+
+
+def test_a_sum_is_its_single_value_and_nothing_is_zero() -> None:
+    """A SUM answer is one value; an empty answer is no water yet."""
+    today = by_id(utc(2026, 3, 10, 18, 30, 15))["today"]
+    assert value(today, [Point(None, 12.5)]) == 12.5
+    assert value(today, []) == 0.0
+
+
+def test_a_sum_with_several_values_is_a_protocol_error() -> None:
+    """A SUM that comes back as a series is not something we can read."""
+    today = by_id(utc(2026, 3, 10, 18, 30, 15))["today"]
+    with pytest.raises(FlumeProtocolError, match="today"):
+        value(today, [Point(None, 1.0), Point(None, 2.0)])
+
+
+def test_a_series_keeps_its_minutes_and_drops_the_one_in_progress() -> None:
+    """Buckets are placed by position; the bucket after `end` is left out."""
+    window = by_id(utc(2026, 3, 10, 18, 30, 15), minutes=2)["minutes"]
+    labels = ["2026-03-10 11:28:00", "2026-03-10 11:29:00", "2026-03-10 11:30:00"]
+    points = [Point(label, float(k)) for k, label in enumerate(labels)]
+    assert buckets(window, points) == [
+        (utc(2026, 3, 10, 18, 28, 0), 0.0),
+        (utc(2026, 3, 10, 18, 29, 0), 1.0),
+    ]
+
+
+def test_a_bucket_out_of_place_is_a_protocol_error() -> None:
+    """A label that does not match its position means the series cannot be trusted."""
+    window = by_id(utc(2026, 3, 10, 18, 30, 15), minutes=2)["minutes"]
+    points = [Point("2026-03-10 11:29:00", 1.0)]
+    with pytest.raises(FlumeProtocolError, match="bucket 0 is labelled"):
+        buckets(window, points)
+
+
+def test_only_series_have_buckets() -> None:
+    """Asking a Flume-summed window for its buckets is a programming error."""
+    with pytest.raises(ValueError, match="summed by Flume"):
+        buckets(by_id(utc(2026, 3, 10, 18, 30, 15))["today"], [])
+
+
+def test_now_must_be_aware_and_minutes_sensible() -> None:
+    """A naive `now` or a series of 0 or 1441 minutes is refused."""
+    with pytest.raises(ValueError, match="aware"):
+        usage_windows(datetime(2026, 3, 10, 18, 30), LA)  # noqa: DTZ001 (the point)
+    for minutes in (0, 1441):
+        with pytest.raises(ValueError, match="minutes"):
+            usage_windows(utc(2026, 3, 10, 18, 30, 0), LA, minutes=minutes)
+
+
+ZONES = (
+    "UTC",
+    LA,
+    "Europe/Berlin",
+    "Australia/Lord_Howe",  # 30-minute DST
+    "America/Santiago",  # DST changes at midnight
+    "Asia/Kolkata",  # +05:30, no DST
+    "Pacific/Chatham",  # +12:45/+13:45
+)
+
+
+def fold0(wall: object, tz: str) -> datetime:
+    """How Flume reads a wall time: its first occurrence."""
+    assert isinstance(wall, str)
+    naive = datetime.strptime(wall, "%Y-%m-%d %H:%M:%S")  # noqa: DTZ007 (local wall)
+    return naive.replace(tzinfo=ZoneInfo(tz)).astimezone(UTC)
+
+
+@functools.cache
+def transitions(tz: str) -> list[datetime]:
+    """The instants in 2025-2027 at which `tz` changes its UTC offset."""
+    zone = ZoneInfo(tz)
+    hours = [datetime(2025, 1, 1, tzinfo=UTC) + k * HOUR for k in range(3 * 8760)]
+    return [
+        b
+        for a, b in itertools.pairwise(hours)
+        if a.astimezone(zone).utcoffset() != b.astimezone(zone).utcoffset()
+    ]
+
+
+@st.composite
+def moments(draw: st.DrawFn) -> tuple[datetime, str]:
+    """A zone and an instant: anywhere in 2025-2027, or within a day of a change."""
+    tz = draw(st.sampled_from(ZONES))
+    near = transitions(tz)
+    close = draw(st.booleans())
+    if near and close:
+        # Mostly the hours around the change, where the trailing windows start.
+        hours = draw(st.sampled_from([(-1, 3), (-1, 3), (-26, 26)]))
+        seconds = draw(st.integers(hours[0] * 3600, hours[1] * 3600))
+        return draw(st.sampled_from(near)) + timedelta(seconds=seconds), tz
+    seconds = draw(st.integers(0, 3 * 365 * 86400))
+    return datetime(2025, 1, 1, tzinfo=UTC) + timedelta(seconds=seconds), tz
+
+
+@settings(max_examples=300, deadline=None)
+@given(moment=moments())
+def test_every_query_names_exactly_its_window(moment: tuple[datetime, str]) -> None:
+    """Read as Flume reads them, the queries hold each window in whole buckets.
+
+    Series start at or before the window, on a bucket edge, and end on one; sums
+    start at a local midnight; all stay within Flume's limits.
+    """
+    now, tz = moment
+    end = now.replace(second=0, microsecond=0)
+    for window in usage_windows(now, tz):
+        query = window.query
+        assert window.end == end
+        assert window.start <= end
+        assert len(window.query) == len(set(window.query))
+        if window.first_bucket is None:  # calendar: one SUM from a local midnight
+            assert fold0(query["since_datetime"], tz) == window.start
+            until = fold0(query["until_datetime"], tz)
+            assert window.start <= until <= end
+            assert end - window.start <= timedelta(days=366)
+            continue
+        step = window.step * MINUTE
+        assert fold0(query["since_datetime"], tz) == window.first_bucket
+        assert 1 <= window.step <= 100
+        assert (window.start - window.first_bucket) % step == timedelta(0)
+        assert (window.end - window.first_bucket) % step == timedelta(0)
+        assert window.start - window.first_bucket <= 2 * HOUR
+        if "until_datetime" in query:
+            assert fold0(query["until_datetime"], tz) == end - MINUTE
