@@ -51,12 +51,12 @@ MESSAGES: Final = {
     "missing": "required",
     "int_parsing": "must be a whole number",
     "int_from_float": "must be a whole number",
-    "int_type": "must be a whole number",
     "float_parsing": "must be a number",
-    "float_type": "must be a number",
     "finite_number": "must be a finite number",
     "bool_parsing": "must be true or false",
-    "greater_than": "must be greater than {gt}",
+    "greater_than": "must be greater than {gt:g}",
+    "greater_than_equal": "must be at least {ge:g}",
+    "less_than_equal": "must be at most {le:g}",
     "string_too_short": "must not be empty",
     "too_short": "must not be empty",
 }
@@ -264,7 +264,7 @@ def describe(exc: ValidationError) -> str:
 
 
 def _line(error: Mapping[str, Any]) -> str:
-    ctx = {key: _number(value) for key, value in error.get("ctx", {}).items()}
+    ctx: dict[str, Any] = error.get("ctx", {})
     if not error["loc"]:  # a cross-field rule: its message names the variables
         return str(ctx.get("error", error["msg"]))
     name = str(error["loc"][0])
@@ -277,31 +277,17 @@ def _wording(name: str, kind: str, ctx: dict[str, Any]) -> str | None:
         return str(ctx["error"])
     if kind == "literal_error":
         return "must be one of " + ", ".join(map(str, get_args(field.annotation)))
-    if kind in ("greater_than_equal", "less_than_equal"):
-        return _range(field.metadata, ctx)
-    template = MESSAGES.get(kind)
-    return template.format(**ctx) if template else None
-
-
-def _range(metadata: list[Any], ctx: dict[str, Any]) -> str:
-    """Name both bounds when the field has both, so one fix is enough."""
+    # Name both bounds when the field has both, so that one fix is enough.
     bounds = {
-        key: _number(getattr(meta, key))
-        for meta in metadata
+        key: getattr(meta, key)
+        for meta in field.metadata
         for key in ("ge", "le")
         if getattr(meta, key, None) is not None
     }
-    if len(bounds) == 2:
-        return f"must be between {bounds['ge']} and {bounds['le']}"
-    return (
-        f"must be at least {ctx['ge']}"
-        if "ge" in ctx
-        else f"must be at most {ctx['le']}"
-    )
-
-
-def _number(value: object) -> object:
-    return f"{value:g}" if isinstance(value, float) else value
+    if kind in ("greater_than_equal", "less_than_equal") and len(bounds) == 2:
+        return f"must be between {bounds['ge']:g} and {bounds['le']:g}"
+    template = MESSAGES.get(kind)
+    return template.format(**ctx) if template else None
 
 
 def _env_file(given: Path | None) -> Path | None:
