@@ -94,7 +94,11 @@ class RequestBudget:
                 seconds = self._backoff()
             self._paused_until = max(self._paused_until, self._now() + seconds)
             streak = self._streak
-        log.warning("Flume rate limit (429 #%d): pausing for %.0f s", streak, seconds)
+        # The first 429 of a streak is news; the rest of the storm is detail.
+        level = logging.WARNING if streak == 1 else logging.DEBUG
+        log.log(
+            level, "Flume rate limit (429 #%d): pausing for %.0f s", streak, seconds
+        )
 
     def success(self) -> None:
         """Note an answered request: the next 429 starts the backoff afresh."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import random
 import threading
@@ -220,3 +221,16 @@ def test_room_for_several_requests_comes_when_enough_have_aged(
     assert budget.available_in(room=3) == pytest.approx(3600 - 30)
     with pytest.raises(ValueError, match="never comes"):
         budget.available_in(room=6)
+
+
+def test_the_first_429_of_a_streak_warns_and_the_rest_are_debug(
+    clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A storm is one WARNING, then DEBUG lines, and one INFO when it is over."""
+    budget = RequestBudget(100, now=clock)
+    with caplog.at_level(logging.DEBUG, logger="bridge.flume.budget"):
+        pauses(budget, clock, 3)
+        budget.success()
+    levels = [record.levelname for record in caplog.records]
+    assert levels == ["WARNING", "DEBUG", "DEBUG", "INFO"]
+    assert "after 3 rate-limited calls" in caplog.records[-1].getMessage()
