@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -209,3 +210,20 @@ def test_the_env_file_supplies_settings_and_the_log_level(
     assert logging.getLogger().level == logging.WARNING
     assert main(["--log-level", "debug", "--env-file", str(env_file), "check"]) == 0
     assert logging.getLogger().level == logging.DEBUG
+
+
+@pytest.mark.usefixtures("env")
+def test_check_at_debug_shows_no_secret_and_no_token(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Neither the report nor DEBUG logs show a secret, a JWT or a refresh token."""
+    assert main(["--log-level", "debug", "check"]) == 0
+    monkeypatch.setenv("FLUME_PASSWORD", "wrong-pa55word")
+    assert main(["--log-level", "debug", "check"]) == 78
+    captured = capsys.readouterr()
+    shown = captured.out + captured.err
+    assert "DEBUG bridge.flume" in shown  # DEBUG was on
+    for secret in ("demo-secret", "demo-password", "wrong-pa55word", "Bearer"):
+        assert secret not in shown
+    assert "eyJ" not in shown  # every JWT starts with the base64 of '{"'
+    assert not re.search(r"\b[0-9a-f]{40}\b", shown)  # the simulator's refresh tokens
