@@ -107,66 +107,60 @@ def test_each_variable_is_read_under_its_own_name(
     assert getattr(load(**{name: raw}), name.lower()) == expected
 
 
+BAD_VALUES = [
+    (
+        {"FLUME_REQUESTS_PER_HOUR": "0"},
+        "FLUME_REQUESTS_PER_HOUR: must be between 1 and 120",
+    ),
+    (
+        {"FLUME_REQUESTS_PER_HOUR": "121"},
+        "FLUME_REQUESTS_PER_HOUR: must be between 1 and 120",
+    ),
+    (
+        {"FLUME_REQUESTS_PER_HOUR": "ten"},
+        "FLUME_REQUESTS_PER_HOUR: must be a whole number",
+    ),
+    ({"FLUME_TIMEOUT": "0"}, "FLUME_TIMEOUT: must be greater than 0"),
+    ({"FLUME_TIMEOUT": "inf"}, "FLUME_TIMEOUT: must be a finite number"),
+    ({"FLUME_TIMEOUT": "soon"}, "FLUME_TIMEOUT: must be a number"),
+    (
+        {"FLUME_API_URL": "api.flumewater.com"},
+        "FLUME_API_URL: must be an http:// or https:// URL",
+    ),
+    (
+        {"FLUME_DEVICE_IDS": "kitchen"},
+        "FLUME_DEVICE_IDS: must be device ids (digits) separated by commas",
+    ),
+    ({"MQTT_PORT": "0"}, "MQTT_PORT: must be between 1 and 65535"),
+    ({"MQTT_PORT": "65536"}, "MQTT_PORT: must be between 1 and 65535"),
+    ({"MQTT_TLS": "maybe"}, "MQTT_TLS: must be true or false"),
+    ({"MQTT_PROTOCOL": "3.1"}, "MQTT_PROTOCOL: must be one of 3.1.1, 5"),
+    ({"MQTT_BASE_TOPIC": "flume/#"}, f"MQTT_BASE_TOPIC: {TOPIC}"),
+    ({"HA_DISCOVERY_PREFIX": "/homeassistant"}, f"HA_DISCOVERY_PREFIX: {TOPIC}"),
+    ({"HA_STATUS_TOPIC": "+/status"}, f"HA_STATUS_TOPIC: {TOPIC}"),
+    (
+        {"HA_DISCOVERY_SCHEMA": "entity"},
+        "HA_DISCOVERY_SCHEMA: must be one of device, component",
+    ),
+    (
+        {"UNITS": "pints"},
+        "UNITS: must be one of gallons, liters, cubic_feet, cubic_meters",
+    ),
+    ({"METER_OFFSET": "-0.1"}, "METER_OFFSET: must be at least 0"),
+    ({"METER_OFFSET": "nan"}, "METER_OFFSET: must be a finite number"),
+    (
+        {"LOG_LEVEL": "chatty"},
+        "LOG_LEVEL: must be one of DEBUG, INFO, WARNING, ERROR",
+    ),
+    ({"MQTT_PASSWORD": "broker-pa55-XYZ"}, "MQTT_PASSWORD: needs MQTT_USERNAME"),
+    ({"MQTT_TLS_INSECURE": "true"}, "MQTT_TLS_INSECURE: needs MQTT_TLS=true"),
+]
+
+
 @pytest.mark.parametrize(
     ("env", "message"),
-    [
-        (
-            {"FLUME_REQUESTS_PER_HOUR": "0"},
-            "FLUME_REQUESTS_PER_HOUR: must be between 1 and 120",
-        ),
-        (
-            {"FLUME_REQUESTS_PER_HOUR": "121"},
-            "FLUME_REQUESTS_PER_HOUR: must be between 1 and 120",
-        ),
-        (
-            {"FLUME_REQUESTS_PER_HOUR": "ten"},
-            "FLUME_REQUESTS_PER_HOUR: must be a whole number",
-        ),
-        ({"FLUME_TIMEOUT": "0"}, "FLUME_TIMEOUT: must be greater than 0"),
-        ({"FLUME_TIMEOUT": "inf"}, "FLUME_TIMEOUT: must be a finite number"),
-        ({"FLUME_TIMEOUT": "soon"}, "FLUME_TIMEOUT: must be a number"),
-        (
-            {"FLUME_API_URL": "api.flumewater.com"},
-            "FLUME_API_URL: must be an http:// or https:// URL",
-        ),
-        (
-            {"FLUME_DEVICE_IDS": "kitchen"},
-            "FLUME_DEVICE_IDS: must be device ids (digits) separated by commas",
-        ),
-        ({"MQTT_PORT": "0"}, "MQTT_PORT: must be between 1 and 65535"),
-        ({"MQTT_PORT": "65536"}, "MQTT_PORT: must be between 1 and 65535"),
-        ({"MQTT_TLS": "maybe"}, "MQTT_TLS: must be true or false"),
-        ({"MQTT_PROTOCOL": "3.1"}, "MQTT_PROTOCOL: must be one of 3.1.1, 5"),
-        (
-            {"MQTT_BASE_TOPIC": "flume/#"},
-            f"MQTT_BASE_TOPIC: {TOPIC}",
-        ),
-        (
-            {"HA_DISCOVERY_PREFIX": "/homeassistant"},
-            f"HA_DISCOVERY_PREFIX: {TOPIC}",
-        ),
-        (
-            {"HA_STATUS_TOPIC": "+/status"},
-            f"HA_STATUS_TOPIC: {TOPIC}",
-        ),
-        (
-            {"HA_DISCOVERY_SCHEMA": "entity"},
-            "HA_DISCOVERY_SCHEMA: must be one of device, component",
-        ),
-        (
-            {"UNITS": "pints"},
-            "UNITS: must be one of gallons, liters, cubic_feet, cubic_meters",
-        ),
-        ({"METER_OFFSET": "-0.1"}, "METER_OFFSET: must be at least 0"),
-        ({"METER_OFFSET": "nan"}, "METER_OFFSET: must be a finite number"),
-        (
-            {"LOG_LEVEL": "chatty"},
-            "LOG_LEVEL: must be one of DEBUG, INFO, WARNING, ERROR",
-        ),
-        ({"MQTT_PASSWORD": "broker-pa55-XYZ"}, "MQTT_PASSWORD: needs MQTT_USERNAME"),
-        ({"MQTT_TLS_INSECURE": "true"}, "MQTT_TLS_INSECURE: needs MQTT_TLS=true"),
-    ],
-    ids=lambda value: next(iter(value)) if isinstance(value, dict) else "",
+    BAD_VALUES,
+    ids=[",".join(f"{k}={v}" for k, v in env.items()) for env, _ in BAD_VALUES],
 )
 def test_a_bad_value_is_one_line_naming_the_variable(
     env: dict[str, str], message: str
