@@ -125,10 +125,10 @@ class Plan:
                 f"about {_count(self.requests_per_hour, 'request')} an hour; calls "
                 "less often than hourly may wait for the budget"
             )
+        budget = f"{_count(self.per_hour, 'request')}/hour"
+        reserve = f"{self.token_reserve} kept for tokens"
         return (
-            f"{_count(self.sensors, 'sensor')} at {_count(self.per_hour, 'request')}"
-            "/hour: "
-            f"{jobs}; {self.token_reserve} kept for tokens; {load}"
+            f"{_count(self.sensors, 'sensor')} at {budget}: {jobs}; {reserve}; {load}"
         )
 
 
