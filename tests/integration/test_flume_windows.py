@@ -196,3 +196,28 @@ def test_every_window_equals_the_truth(
     # The staircase makes every trailing window wet, so a wrong span cannot hide.
     assert all(found["last_60_min"] > 0 for found in seen)
     checker.control.close()
+
+
+def test_with_data_latency_each_window_holds_the_water_seen_so_far(
+    sim_factory: SimFactory, wire: WiringFactory
+) -> None:
+    """With 3 minutes of latency, windows read the truth up to end - 3 min.
+
+    The last minutes of the series read 0 until their data arrives, which is why the
+    series is read again on the next cycle.
+    """
+    now = utc(2026, 3, 10, 18, 30, 15)
+    sim = sim_factory(latency_minutes=3, rate_limit=10_000)
+    checker = Checker(sim, FlumeClient(wire(sim).http, wire(sim).tokens), LA)
+    checker.at(now - timedelta(minutes=20))
+    checker.lay_leak()
+    checker.at(now)
+    windows = usage_windows(now, LA, minutes=15)
+    answer = checker.client.query(checker.device, queries(windows))
+    seen = now.replace(second=0) - timedelta(minutes=3)
+    for window in windows:
+        expected = checker.truth(window.start, seen)
+        assert value(window, answer[window.request_id]) == pytest.approx(expected)
+    series = buckets(windows[0], answer["minutes"])
+    assert [gallons for _, gallons in series[-3:]] == [0.0, 0.0, 0.0]
+    assert all(gallons > 0 for _, gallons in series[:-3])
