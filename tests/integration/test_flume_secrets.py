@@ -109,6 +109,8 @@ def test_a_full_cycle_at_debug_logs_no_secret(
 ) -> None:
     """Login, refresh, 401 retry, fallback, faults and refused logins leak nothing."""
     caplog.set_level(logging.DEBUG)
+    # Libraries too (the CLI quiets urllib3, and that setting outlives its tests).
+    caplog.set_level(logging.DEBUG, logger="urllib3")
     sim = sim_factory(leak=True, token_ttl=TTL)
     wiring = wire(sim, tmp_path)
     cycle = Cycle(sim, FlumeClient(wiring.http, wiring.tokens), tmp_path)
