@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from bridge.errors import FlumeProtocolError
@@ -219,6 +219,8 @@ def moments(draw: st.DrawFn) -> tuple[datetime, str]:
 
 @settings(max_examples=300, deadline=None)
 @given(moment=moments())
+@example(moment=(utc(2026, 4, 4, 16, 10, 0), "Australia/Lord_Howe"))  # half-hour fold
+@example(moment=(utc(2026, 11, 2, 9, 30, 0), LA))  # last_24_hours from the second 01:30
 def test_every_query_names_exactly_its_window(moment: tuple[datetime, str]) -> None:
     """Read as Flume reads them, the queries hold each window in whole buckets.
 
