@@ -6,10 +6,13 @@ import base64
 import json
 import logging
 import stat
+import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bridge.errors import FlumeProtocolError
 from bridge.flume.schema import TokenGrant
@@ -152,3 +155,20 @@ def test_an_unwritable_state_dir_is_a_warning_not_a_crash(
         TokenStore(blocker / "state").save(token(), IDENTITY)
     assert "could not save the Flume token" in caplog.text
     assert "access-1" not in caplog.text
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    content=st.binary(max_size=200)
+    | st.dictionaries(
+        st.sampled_from(["format", "user_id", "access_token", "expires_at", "x"]),
+        st.none() | st.integers() | st.text(max_size=30),
+    ).map(lambda d: json.dumps({**IDENTITY, **d}).encode())
+)
+def test_any_token_file_content_loads_or_is_ignored(content: bytes) -> None:
+    """Whatever is in the token file, loading gives a token or None, never a crash."""
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / TOKEN_FILE
+        path.write_bytes(content)
+        loaded = TokenStore(Path(directory)).load(IDENTITY)
+    assert loaded is None or loaded.expires_at.tzinfo is UTC
