@@ -37,6 +37,7 @@ __all__ = ["Credentials", "TokenManager", "TokenStore", "refresh_due", "token_fr
 log = logging.getLogger(__name__)
 
 REFRESH_AFTER = 2 / 3  # of a token's lifetime
+MAX_LIFETIME = 90 * 86400  # seconds; Flume's tokens live 7 days
 _REDACTED = "[redacted]"
 
 
@@ -74,6 +75,7 @@ def token_from(grant: TokenGrant, received: datetime) -> Token:
         lifetime = int(claims.exp - received.timestamp())
     if lifetime <= 0:
         raise FlumeProtocolError(f"access token: lifetime of {lifetime} s")
+    lifetime = min(lifetime, MAX_LIFETIME)  # an absurd `exp` still refreshes sometime
     return Token(
         access_token=grant.access_token,
         refresh_token=grant.refresh_token,

@@ -82,6 +82,13 @@ def test_with_only_exp_the_lifetime_runs_to_exp() -> None:
     assert token_from(grant, NOW).expires_at == NOW + timedelta(seconds=600)
 
 
+def test_an_absurd_lifetime_is_capped() -> None:
+    """A token claiming to live for ages is still refreshed within 90 days."""
+    access = jwt({"user_id": 7, "iat": 0, "exp": 10**18})
+    made = token_from(TokenGrant(access_token=access, refresh_token="r"), NOW)
+    assert made.expires_at == NOW + timedelta(days=90)
+
+
 def test_a_token_without_lifetime_is_refused() -> None:
     """A token that is already expired on arrival would refresh forever: refused."""
     access = jwt({"user_id": 7, "iat": 100, "exp": 100})
@@ -172,3 +179,27 @@ def test_any_token_file_content_loads_or_is_ignored(content: bytes) -> None:
         path.write_bytes(content)
         loaded = TokenStore(Path(directory)).load(IDENTITY)
     assert loaded is None or loaded.expires_at.tzinfo is UTC
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    exp=st.integers(min_value=-(2**63), max_value=2**63),
+    iat=st.none() | st.integers(min_value=-(2**63), max_value=2**63),
+    expires_in=st.none() | st.integers(min_value=-(2**31), max_value=2**63),
+)
+def test_any_claimed_lifetime_gives_a_token_or_a_protocol_error(
+    exp: int, iat: int | None, expires_in: int | None
+) -> None:
+    """Whatever `exp`, `iat` and `expires_in` say, the result is sane or refused."""
+    claims: dict[str, object] = {"user_id": 7, "exp": exp}
+    if iat is not None:
+        claims["iat"] = iat
+    grant = TokenGrant(
+        access_token=jwt(claims), refresh_token="r", expires_in=expires_in
+    )
+    try:
+        made = token_from(grant, NOW)
+    except FlumeProtocolError:
+        return
+    assert NOW < made.expires_at <= NOW + timedelta(days=90)
+    assert not refresh_due(made, NOW)
