@@ -115,6 +115,15 @@ def envelope_of(document: object, what: str, status: int | None = None) -> Envel
     return envelope
 
 
+def _failure(what: str, error: requests.RequestException) -> FlumeError:
+    """The bridge error for a request that got no usable answer."""
+    if isinstance(
+        error, requests.exceptions.ChunkedEncodingError | ContentDecodingError
+    ):
+        return FlumeProtocolError(f"{what}: answer cut short or undecodable")
+    return FlumeUnavailableError(f"{what}: {type(error).__name__}", status=None)
+
+
 class FlumeHttp:
     """Sends requests to one Flume base URL within a request budget."""
 
@@ -187,14 +196,10 @@ class FlumeHttp:
             )
             # Read the whole body here so that a truncated one fails inside the try.
             _ = response.content
-        except (requests.exceptions.ChunkedEncodingError, ContentDecodingError):
-            raise FlumeProtocolError(
-                f"{what}: answer cut short or undecodable"
-            ) from None
         except requests.RequestException as error:
-            raise FlumeUnavailableError(
-                f"{what}: {type(error).__name__}", status=None
-            ) from None
+            failure = _failure(what, error)
+            log.debug("%s", failure)
+            raise failure from None
         log.debug(
             "%s -> %s in %.0f ms",
             what,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -81,13 +82,19 @@ def test_each_failure_maps_to_one_typed_error(
     fault: dict[str, Any],
     error: type[FlumeError],
     status: int | None,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """A faulty answer raises the error of the mapping table, with its status."""
     add_fault(sim, route="*/devices", **fault)
-    with pytest.raises(FlumeError) as caught:
+    with (
+        caplog.at_level(logging.DEBUG, logger="bridge.flume.http"),
+        pytest.raises(FlumeError) as caught,
+    ):
         get_devices(flume)
     assert type(caught.value) is error
     assert caught.value.status == status
+    logged = [r.getMessage() for r in caplog.records if r.name == "bridge.flume.http"]
+    assert logged[-1].startswith(f"GET /users/{flume.tokens.user_id}/devices")
     assert get_devices(flume).success  # the next request is fine again
 
 
