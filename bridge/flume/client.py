@@ -123,26 +123,24 @@ class FlumeClient:
         params: Params | None = None,
         body: Mapping[str, object] | None = None,
     ) -> Envelope:
-        """Send one request; a 401 forces one token refresh and one retry."""
+        """Send one request; a 401 forces one token refresh and one retry.
 
-        def send() -> Envelope:
-            token = self._tokens.access_token()
+        On a data route FlumeHttp raises FlumeAuthError only for a 401.
+        """
+        token = self._tokens.access_token()
+        try:
             return self._http.request(
                 method, path, token=token, params=params, body=body
             )
-
-        try:
-            return send()
-        except FlumeAuthError as error:
-            if error.status != 401:
-                raise
-        log.info("Flume rejected the access token; refreshing it")
+        except FlumeAuthError:
+            log.info("Flume rejected the access token; refreshing it")
         self._tokens.force_refresh()
+        token = self._tokens.access_token()
         try:
-            return send()
+            return self._http.request(
+                method, path, token=token, params=params, body=body
+            )
         except FlumeAuthError as error:
-            if error.status != 401:
-                raise
             # Transient: a fresh token refused again is Flume's hiccup, not our login.
             raise FlumeUnavailableError(
                 f"{error} (again, after a token refresh)", status=401

@@ -152,6 +152,23 @@ def test_leftover_temp_files_are_removed(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == [TOKEN_FILE]
 
 
+def test_a_failed_rename_leaves_no_temp_file(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """When the rename fails (here: a directory in the way), the temp file goes."""
+    (tmp_path / TOKEN_FILE).mkdir()
+    with caplog.at_level(logging.WARNING):
+        TokenStore(tmp_path).save(token(), IDENTITY)
+    assert "could not save the Flume token" in caplog.text
+    assert [p.name for p in tmp_path.iterdir()] == [TOKEN_FILE]
+
+
+def test_a_token_repr_shows_no_secret() -> None:
+    """Printing a Token (in a log or a traceback) shows neither token."""
+    assert "access-1" not in repr(token())
+    assert "refresh-1" not in repr(token())
+
+
 def test_an_unwritable_state_dir_is_a_warning_not_a_crash(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
