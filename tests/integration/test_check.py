@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,19 +21,6 @@ DEMO_ENV = {
     "FLUME_USERNAME": "demo@example.com",
     "FLUME_PASSWORD": "demo-password",
 }
-
-
-@pytest.fixture(autouse=True)
-def restore_logging() -> Iterator[None]:
-    """Undo main()'s logging set-up (root handlers, quietened libraries) afterwards."""
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    libraries = {name: logging.getLogger(name).level for name in ("urllib3", "paho")}
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
-    for name, library_level in libraries.items():
-        logging.getLogger(name).setLevel(library_level)
 
 
 @pytest.fixture

@@ -3,26 +3,12 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 import bridge
 from bridge.cli import main
-
-
-@pytest.fixture(autouse=True)
-def restore_logging() -> Iterator[None]:
-    """Undo main()'s logging set-up (root handlers, quietened libraries) afterwards."""
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    libraries = {name: logging.getLogger(name).level for name in ("urllib3", "paho")}
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
-    for name, library_level in libraries.items():
-        logging.getLogger(name).setLevel(library_level)
 
 
 def test_version_prints_the_package_version(capsys: pytest.CaptureFixture[str]) -> None:
