@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 
 SENSOR = 2  # Flume device type of a water sensor
@@ -97,3 +98,77 @@ class UsageAlert:
     device_id: str | None = None
     leak: bool | None = None  # `flume_leak`: Flume classed it as a leak
     rule: str | None = None  # `event_rule_name`
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One MQTT publish: what the publisher sends and what `discovery --json` shows."""
+
+    topic: str
+    payload: bytes
+    retain: bool
+    qos: int = 1
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SensorState:
+    """A water sensor's state: DESIGN §5's JSON, field for field and in its order.
+
+    Volumes are in `unit` and flow in `flow_unit` (the UNITS choice); every value the
+    bridge does not know is None (`null`), never a made-up zero. Times are aware UTC.
+    """
+
+    device_id: str
+    location: str | None = None
+    updated_at: datetime | None = None
+    unit: str
+    flow_unit: str
+    flow_rate: float | None = None
+    flowing: bool | None = None
+    last_60_min: float | None = None
+    last_24_hours: float | None = None
+    today: float | None = None
+    this_week: float | None = None
+    this_month: float | None = None
+    this_year: float | None = None
+    total: float | None = None
+    total_since: datetime | None = None
+    total_through: datetime | None = None
+    leak: bool | None = None
+    high_flow: bool | None = None
+    low_battery: bool | None = None
+    battery_level: str | None = None
+    connected: bool | None = None
+    last_seen: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BridgeState:
+    """A Flume Bridge hub's state (DESIGN §5: device type 1); times are aware UTC."""
+
+    device_id: str
+    connected: bool | None = None
+    last_seen: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """A new alert for `flume/<device_id>/event`: leak, high_flow, low_battery ..."""
+
+    type: str
+    title: str | None
+    message: str | None
+    at: datetime  # aware UTC
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostics:
+    """The service's health for `flume/diagnostics`; times are aware UTC."""
+
+    version: str
+    started_at: datetime
+    requests_per_hour: int  # the budget
+    plan: Mapping[str, int]  # job name ("usage", "leaks" ...) -> interval in seconds
+    requests_last_hour: int | None = None
+    last_error: str | None = None
+    last_success: Mapping[str, datetime | None] = field(default_factory=dict)
