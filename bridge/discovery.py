@@ -1,0 +1,217 @@
+"""Home Assistant discovery: device or per-entity configs, and their removal (pure)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Final
+
+from bridge import topics
+from bridge.entities import (
+    HUB_ENTITIES,
+    SENSOR_ENTITIES,
+    SERVICE_ENTITIES,
+    Entity,
+)
+from bridge.messages import Messages, to_json, utc_text
+from bridge.models import BRIDGE, Device, Message
+from bridge.topics import is_owned, owned_topic_filters
+
+__all__ = ["MessageBuilder", "is_owned", "owned_topic_filters", "to_json", "utc_text"]
+
+PORTAL_URL: Final = "https://portal.flumewater.com"
+MANUFACTURER: Final = "Flume"
+ORIGIN_NAME: Final = "flume-mqtt"
+SUPPORT_URL: Final[str | None] = None  # the project has no public home yet
+
+
+@dataclass(frozen=True, slots=True)
+class _Node:
+    """One HA device: its discovery id, device block, topics and entities."""
+
+    id: str
+    device: Mapping[str, object]
+    entities: Sequence[Entity]
+    state_topic: str | None = None
+    availability_topic: str | None = None
+
+
+class MessageBuilder(Messages):
+    """Every message of DESIGN §5: the service's and devices' own, and discovery.
+
+    Discovery follows HA_DISCOVERY, HA_DISCOVERY_PREFIX and HA_DISCOVERY_SCHEMA.
+    """
+
+    def discovery_messages(self, devices: Iterable[Device]) -> list[Message]:
+        """Retained configs: the service, then Flume Bridges, then sensors.
+
+        Empty when HA_DISCOVERY is off. Devices of other types are left out.
+        """
+        if not self.settings.ha_discovery:
+            return []
+        devices = list(devices)
+        hubs = {d.id for d in devices if d.type == BRIDGE}
+        nodes = [
+            self._service_node(),
+            *(self._hub_node(d) for d in devices if d.type == BRIDGE),
+            *(self._sensor_node(d, hubs) for d in devices if d.is_sensor),
+        ]
+        return [message for node in nodes for message in self._configs(node)]
+
+    def removal_messages(self, device_ids: Iterable[str]) -> list[Message]:
+        """Empty retained payloads: the configs (either schema), state, availability.
+
+        For devices that left the account; HA removes their entities and device.
+        """
+        found: list[Message] = []
+        for device_id in device_ids:
+            node = topics.node_id(device_id)
+            found.append(self._empty(topics.device_config_topic(self.settings, node)))
+            found += [
+                self._empty(self._component_topic(entity, node))
+                for entity in SENSOR_ENTITIES
+            ]
+            found += [
+                self._empty(topics.device_topic(self.settings, device_id, leaf))
+                for leaf in topics.RETAINED_LEAVES
+            ]
+        return found
+
+    def _configs(self, node: _Node) -> list[Message]:
+        origin = {"name": ORIGIN_NAME, "sw_version": self.version}
+        if SUPPORT_URL is not None:  # pragma: no cover - set when there is a home
+            origin["support_url"] = SUPPORT_URL
+        shared = {"device": node.device, "origin": origin}
+        components = {e.key: self._component(e, node) for e in node.entities}
+        if self.settings.ha_discovery_schema == "device":
+            topic = topics.device_config_topic(self.settings, node.id)
+            # `cmps` as DESIGN §5 and HA's examples spell it; HA reads `components` too.
+            return [Message(topic, to_json({**shared, "cmps": components}), True)]
+        return [
+            Message(
+                self._component_topic(entity, node.id),
+                # The platform is in the topic here; HA expects no `platform` key.
+                to_json({**_without(components[entity.key], "platform"), **shared}),
+                retain=True,
+            )
+            for entity in node.entities
+        ]
+
+    def _component(self, entity: Entity, node: _Node) -> dict[str, object]:
+        unique_id = f"{node.id}_{entity.key}"
+        config: dict[str, object] = {
+            "platform": entity.platform,
+            "name": entity.name,
+            "unique_id": unique_id,
+            "default_entity_id": f"{entity.platform}.{unique_id}",
+        }
+        config.update(self._classes(entity))
+        config.update(self._topics(entity, node))
+        config.update(self._availability(entity, node))
+        config["qos"] = 1
+        config.update(entity.extra)
+        return config
+
+    def _classes(self, entity: Entity) -> dict[str, object]:
+        unit, display = {
+            "volume": (self.units.volume, self.units.volume_display),
+            "flow": (self.units.flow, self.units.flow_display),
+            None: (None, None),
+        }[entity.unit]
+        found = {
+            "device_class": entity.device_class,
+            "state_class": entity.state_class,
+            "unit_of_measurement": unit,
+            "suggested_display_precision": display,
+            "entity_category": entity.category,
+        }
+        return {key: value for key, value in found.items() if value is not None}
+
+    def _topics(self, entity: Entity, node: _Node) -> dict[str, object]:
+        if entity.source == "command":
+            return {"command_topic": topics.command_topic(self.settings, entity.key)}
+        state_topic = {
+            "state": node.state_topic,
+            "status": topics.status_topic(self.settings),
+            "diagnostics": topics.diagnostics_topic(self.settings),
+        }[entity.source]
+        found: dict[str, object] = {"state_topic": state_topic}
+        if entity.json_key is not None:
+            found["value_template"] = f"{{{{ value_json.{entity.json_key} }}}}"
+        return found
+
+    def _availability(self, entity: Entity, node: _Node) -> dict[str, object]:
+        status = {"topic": topics.status_topic(self.settings)}
+        if entity.availability == "none":
+            return {}
+        if entity.availability == "service" or node.availability_topic is None:
+            return {"availability": [status]}
+        device = {"topic": node.availability_topic}
+        return {"availability": [status, device], "availability_mode": "all"}
+
+    def _component_topic(self, entity: Entity, node: str) -> str:
+        return topics.component_config_topic(
+            self.settings, entity.platform, node, entity.key
+        )
+
+    def _service_node(self) -> _Node:
+        base = self.settings.mqtt_base_topic
+        name = "Flume MQTT" if base == "flume" else f"Flume MQTT ({base})"
+        node = topics.service_node_id(self.settings)
+        device = {
+            "identifiers": [node],
+            "name": name,
+            "manufacturer": ORIGIN_NAME,
+            "model": "Flume to MQTT bridge",
+            "sw_version": self.version,
+        }
+        return _Node(node, device, SERVICE_ENTITIES)
+
+    def _hub_node(self, hub: Device) -> _Node:
+        node = topics.node_id(hub.id)
+        device = self._device_block(hub, "Flume Bridge", "Flume Bridge")
+        device["via_device"] = topics.service_node_id(self.settings)
+        state = topics.device_topic(self.settings, hub.id, "state")
+        return _Node(node, device, HUB_ENTITIES, state_topic=state)
+
+    def _sensor_node(self, sensor: Device, hubs: set[str]) -> _Node:
+        node = topics.node_id(sensor.id)
+        device = self._device_block(sensor, "Flume", "Water sensor")
+        # Linked to its Flume Bridge when that is discovered too, else to the service.
+        via = sensor.bridge_id if sensor.bridge_id in hubs else None
+        device["via_device"] = (
+            topics.node_id(via) if via else topics.service_node_id(self.settings)
+        )
+        return _Node(
+            node,
+            device,
+            SENSOR_ENTITIES,
+            state_topic=topics.device_topic(self.settings, sensor.id, "state"),
+            availability_topic=topics.device_topic(
+                self.settings, sensor.id, "availability"
+            ),
+        )
+
+    def _device_block(
+        self, device: Device, title: str, model: str
+    ) -> dict[str, object]:
+        where = device.location.name if device.location else device.id
+        block: dict[str, object] = {
+            "identifiers": [topics.node_id(device.id)],
+            "name": f"{title} {where}",
+            "manufacturer": MANUFACTURER,
+            "model": model,
+            "serial_number": device.id,
+            "configuration_url": PORTAL_URL,
+        }
+        if device.product:
+            block["model_id"] = device.product
+        return block
+
+    @staticmethod
+    def _empty(topic: str) -> Message:
+        return Message(topic, b"", retain=True)
+
+
+def _without(config: Mapping[str, object], key: str) -> dict[str, object]:
+    return {k: v for k, v in config.items() if k != key}

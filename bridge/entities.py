@@ -1,0 +1,189 @@
+"""Home Assistant vocabulary as data: unit systems and the entity tables (pure)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Final, Literal
+
+LITERS_PER_GALLON: Final = 3.785411784  # the US gallon, which HA's `gal` assumes
+CUBIC_FEET_PER_GALLON: Final = 231 / 1728  # a US gallon is 231 cubic inches
+
+
+@dataclass(frozen=True, slots=True)
+class UnitSystem:
+    """One UNITS choice: HA's exact unit strings and the factors from Flume's gallons.
+
+    Values are rounded to about 10 mL (per minute or hour for flow), below what a
+    Flume sensor resolves, so the JSON carries no float noise; HA shows fewer digits.
+    """
+
+    volume: str  # for `unit` and the water entities
+    flow: str  # for `flow_unit` and the flow-rate entity
+    per_gallon: float
+    per_gpm: float  # one gallon a minute in `flow`
+    volume_decimals: int
+    flow_decimals: int
+    volume_display: int  # HA's suggested_display_precision
+    flow_display: int
+
+    def volume_of(self, gallons: float | None) -> float | None:
+        """Gallons in this system's volume unit, rounded; None stays None."""
+        return _scaled(gallons, self.per_gallon, self.volume_decimals)
+
+    def flow_of(self, gpm: float | None) -> float | None:
+        """Gallons a minute in this system's flow unit, rounded; None stays None."""
+        return _scaled(gpm, self.per_gpm, self.flow_decimals)
+
+
+def _scaled(value: float | None, factor: float, decimals: int) -> float | None:
+    if value is None or not math.isfinite(value):
+        return None  # unknown is null in the JSON, never NaN (invalid JSON) or zero
+    return round(value * factor, decimals) + 0.0  # + 0.0 turns -0.0 into 0.0
+
+
+# Only strings HA accepts (peers.md §3.7); m³/h because m³/min arrived late in HA.
+UNIT_SYSTEMS: Final[Mapping[str, UnitSystem]] = {
+    "gallons": UnitSystem("gal", "gal/min", 1.0, 1.0, 3, 3, 1, 2),
+    "liters": UnitSystem(
+        "L", "L/min", LITERS_PER_GALLON, LITERS_PER_GALLON, 2, 2, 0, 1
+    ),
+    "cubic_feet": UnitSystem(
+        "ft³", "ft³/min", CUBIC_FEET_PER_GALLON, CUBIC_FEET_PER_GALLON, 4, 4, 2, 3
+    ),
+    "cubic_meters": UnitSystem(
+        "m³",
+        "m³/h",
+        LITERS_PER_GALLON / 1000,
+        LITERS_PER_GALLON * 60 / 1000,
+        5,
+        4,
+        3,
+        3,
+    ),
+}
+
+Platform = Literal["sensor", "binary_sensor", "button"]
+Source = Literal["state", "status", "diagnostics", "command"]
+Availability = Literal["device", "service", "none"]
+
+
+@dataclass(frozen=True, slots=True)
+class Entity:
+    """One Home Assistant entity of a device, as discovery describes it."""
+
+    key: str  # component id, unique_id suffix, and the JSON field it reads
+    platform: Platform
+    name: str
+    device_class: str | None = None
+    state_class: str | None = None
+    unit: Literal["volume", "flow"] | None = None  # which unit of the UnitSystem
+    category: Literal["diagnostic"] | None = None
+    source: Source = "state"  # where the value comes from (a button: where it goes)
+    json_key: str | None = None  # the JSON field it reads; None: a plain payload
+    # "device": the service status and the device's availability, both needed;
+    # "service": the status only, so connectivity and last seen can show a
+    # disconnected device rather than going unavailable exactly when they matter;
+    # "none": the service's status entity, which reports the status itself.
+    availability: Availability = "device"
+    extra: Mapping[str, object] = field(default_factory=dict)
+
+
+# `{{ value_json.leak }}` renders true/false/null as True/False/None; HA's MQTT binary
+# sensor maps "None" to unknown.
+BINARY: Final[Mapping[str, object]] = {"payload_on": "True", "payload_off": "False"}
+
+
+def _volume(key: str, name: str, state_class: str | None) -> Entity:
+    return Entity(
+        key, "sensor", name, "water", state_class, unit="volume", json_key=key
+    )
+
+
+def _binary(key: str, name: str, device_class: str) -> Entity:
+    return Entity(key, "binary_sensor", name, device_class, json_key=key, extra=BINARY)
+
+
+SENSOR_ENTITIES: Final = (
+    Entity(
+        "flow_rate",
+        "sensor",
+        "Flow rate",
+        "volume_flow_rate",
+        "measurement",
+        unit="flow",
+        json_key="flow_rate",
+    ),
+    # The Energy dashboard's water sources: water + total_increasing in every UNITS.
+    _volume("total", "Total", "total_increasing"),
+    _volume("today", "Today", "total_increasing"),
+    _volume("this_week", "This week", "total_increasing"),
+    _volume("this_month", "This month", "total_increasing"),
+    _volume("this_year", "This year", "total_increasing"),
+    # Rolling windows go down as well as up: no state class, so no statistics resets.
+    _volume("last_60_min", "Last 60 minutes", None),
+    _volume("last_24_hours", "Last 24 hours", None),
+    _binary("leak", "Leak", "moisture"),
+    _binary("high_flow", "High flow", "problem"),
+    _binary("low_battery", "Low battery", "battery"),
+    Entity(
+        "battery_level",
+        "sensor",
+        "Battery level",
+        "enum",
+        json_key="battery_level",
+        extra={"options": ["low", "medium", "high"]},
+    ),
+    Entity(
+        "connected",
+        "binary_sensor",
+        "Connectivity",
+        "connectivity",
+        category="diagnostic",
+        json_key="connected",
+        availability="service",
+        extra=BINARY,
+    ),
+    Entity(
+        "last_seen",
+        "sensor",
+        "Last seen",
+        "timestamp",
+        category="diagnostic",
+        json_key="last_seen",
+        availability="service",
+    ),
+)
+
+HUB_ENTITIES: Final = tuple(
+    entity for entity in SENSOR_ENTITIES if entity.key in ("connected", "last_seen")
+)
+
+SERVICE_ENTITIES: Final = (
+    Entity(
+        "status",
+        "binary_sensor",
+        "Status",
+        "connectivity",
+        category="diagnostic",
+        source="status",
+        availability="none",
+        extra={"payload_on": "online", "payload_off": "offline"},
+    ),
+    Entity(
+        "requests_used",
+        "sensor",
+        "Flume requests in the last hour",
+        state_class="measurement",
+        category="diagnostic",
+        source="diagnostics",
+        json_key="requests_last_hour",
+        availability="service",
+        extra={"unit_of_measurement": "requests"},
+    ),
+    Entity("refresh", "button", "Refresh", source="command", availability="service"),
+    Entity(
+        "republish", "button", "Republish", source="command", availability="service"
+    ),
+)
