@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
@@ -103,7 +104,8 @@ class MessageBuilder(Messages):
             "platform": entity.platform,
             "name": entity.name,
             "unique_id": unique_id,
-            "default_entity_id": f"{entity.platform}.{unique_id}",
+            # Entity ids take lower case, digits and `_` only (no `-`, unlike ids).
+            "default_entity_id": f"{entity.platform}.{_slug(unique_id)}",
         }
         config.update(self._classes(entity))
         config.update(self._topics(entity, node))
@@ -215,3 +217,7 @@ class MessageBuilder(Messages):
 
 def _without(config: Mapping[str, object], key: str) -> dict[str, object]:
     return {k: v for k, v in config.items() if k != key}
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9_]", "_", text.lower())
