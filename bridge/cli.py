@@ -7,6 +7,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final
 
@@ -14,12 +15,15 @@ import requests
 
 import bridge
 from bridge.config import Settings, load_settings
+from bridge.discovery import MessageBuilder
 from bridge.errors import ConfigError, FlumeAuthError, FlumeError
 from bridge.flume.budget import RequestBudget
 from bridge.flume.client import FlumeClient
 from bridge.flume.http import FlumeHttp
 from bridge.flume.planner import plan
-from bridge.flume.tokens import Credentials, TokenManager
+from bridge.flume.tokens import Credentials, TokenManager, TokenStore
+from bridge.models import Device
+from bridge.preview import as_json, as_text, start_messages
 from bridge.report import CheckReport, problems, render, select_devices
 from bridge.simulator import cli as simulator_cli
 
@@ -31,10 +35,7 @@ EXIT_CONFIG: Final = 78
 LOG_LEVELS: Final = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 # Commands of DESIGN §2 that later issues implement; until then they refuse honestly.
-PENDING: Final = {
-    "run": "the service",
-    "discovery": "the discovery preview and purge",
-}
+PENDING: Final = {"run": "the service"}
 
 Handler = Callable[[argparse.Namespace], int]
 CREDENTIAL_NAMES: Final = (
@@ -97,8 +98,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     simulator_cli.add_arguments(simulate)
     simulate.set_defaults(handler=simulator_cli.run)
-    _add_pending(commands, "discovery", "print or purge Home Assistant discovery")
+    _add_discovery(commands)
     return parser
+
+
+def _add_discovery(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> None:
+    discovery = commands.add_parser(
+        "discovery",
+        help="print or purge what the bridge publishes",
+        description="Log in to Flume and print the discovery, status and state "
+        "messages a start would publish.",
+    )
+    mode = discovery.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--json",
+        action="store_true",
+        help="print every message in full as JSON: [{topic, retain, payload}]",
+    )
+    discovery.set_defaults(handler=run_discovery)
 
 
 def _add_pending(
@@ -141,6 +160,52 @@ def run_check(args: argparse.Namespace) -> int:
         return EXIT_FAILURE
     print(render(report))
     return EXIT_FAILURE if problems(report) else 0
+
+
+def run_discovery(args: argparse.Namespace) -> int:
+    """The `discovery` command: preview the start's messages, or purge the broker."""
+    try:
+        settings = load_settings(args.env_file)
+        if args.log_level is None:
+            logging.getLogger().setLevel(settings.log_level)
+        with requests.Session() as session:
+            devices = account_devices(settings, session)
+    except ConfigError as error:
+        print(f"config error: {error}", file=sys.stderr)
+        return EXIT_CONFIG
+    except FlumeAuthError as error:
+        print(f"credential error: {error}; check {CREDENTIAL_NAMES}", file=sys.stderr)
+        return EXIT_CONFIG
+    except FlumeError as error:
+        print(f"flume error: {error}", file=sys.stderr)
+        return EXIT_FAILURE
+    builder = MessageBuilder(settings)
+    messages = start_messages(builder, devices, datetime.now(UTC))
+    print(as_json(messages) if args.json else as_text(messages))
+    return 0
+
+
+def account_devices(settings: Settings, session: requests.Session) -> list[Device]:
+    """The devices the bridge serves, listed with the service's saved token.
+
+    Raises:
+        ConfigError: FLUME_DEVICE_IDS names a device the account does not have.
+        FlumeAuthError: Flume refused the client or the account.
+        FlumeError: Flume could not be reached or answered nonsense.
+    """
+    budget = RequestBudget(settings.flume_requests_per_hour)
+    http = FlumeHttp(session, settings.flume_api_url, settings.flume_timeout, budget)
+    # The token file saves a login; a refresh here is saved there for the service.
+    store = TokenStore(settings.state_dir)
+    tokens = TokenManager(http, credentials(settings), store)
+    selected, unknown = select_devices(
+        FlumeClient(http, tokens).devices(), settings.flume_device_ids
+    )
+    if unknown:
+        raise ConfigError(
+            f"FLUME_DEVICE_IDS: not in this account: {', '.join(unknown)}"
+        )
+    return selected
 
 
 def probe_flume(

@@ -37,7 +37,7 @@ def test_a_command_is_required(capsys: pytest.CaptureFixture[str]) -> None:
     assert "COMMAND" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("command", ["run", "discovery"])
+@pytest.mark.parametrize("command", ["run"])
 def test_commands_not_built_yet_say_so(
     command: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
