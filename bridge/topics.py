@@ -95,20 +95,23 @@ def is_owned(
     """
     if topic in (status_topic(settings), diagnostics_topic(settings)):
         return True
-    return _owned_device_topic(topic, settings) or _owned_config(
-        topic, settings, device_ids
-    )
+    if device_id_of(topic, settings) is not None:
+        return True
+    return _owned_config(topic, settings, device_ids)
 
 
-def _owned_device_topic(topic: str, settings: Settings) -> bool:
+def device_id_of(topic: str, settings: Settings) -> str | None:
+    """The device id of `<base>/<id>/state` or `<base>/<id>/availability`, else None."""
     base = settings.mqtt_base_topic + "/"
     parts = topic.removeprefix(base).split("/")
-    return (
+    if (
         topic.startswith(base)
         and len(parts) == 2
         and parts[0].isdigit()
         and parts[1] in RETAINED_LEAVES
-    )
+    ):
+        return parts[0]
+    return None
 
 
 def _owned_config(

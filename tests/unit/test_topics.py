@@ -10,6 +10,7 @@ import pytest
 from bridge.config import Settings
 from bridge.discovery import MessageBuilder, is_owned, owned_topic_filters
 from bridge.models import Device, Location
+from bridge.topics import device_id_of
 
 HOME = Location(1, "Home", "UTC")
 DEVICES = [
@@ -108,3 +109,12 @@ def test_a_base_topic_elsewhere_owns_nothing_of_the_default() -> None:
     assert is_owned("home/flume/1/state", settings)
     assert not is_owned("homeassistant/device/flume_mqtt/config", settings)
     assert is_owned("homeassistant/device/flume_mqtt_home_flume/config", settings)
+
+
+def test_device_ids_are_read_from_the_bridge_s_own_device_topics() -> None:
+    """Purge learns this bridge's devices from its state and availability topics."""
+    settings = Settings(mqtt_base_topic="home/flume")
+    assert device_id_of("home/flume/42/state", settings) == "42"
+    assert device_id_of("home/flume/42/availability", settings) == "42"
+    for other in ("home/flume/42/event", "flume/42/state", "home/flume/status"):
+        assert device_id_of(other, settings) is None, other
