@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text()
@@ -60,3 +62,55 @@ def test_simulator_options_table_matches_the_command() -> None:
     table = section("The Flume simulator").split("### ", 1)[0]
     documented = set(re.findall(r"`(--[a-z-]+)", table))
     assert documented == flags - {"-h", "--help"}
+
+
+def json_blocks(title: str) -> list[Any]:
+    """The ```json blocks of a section, parsed."""
+    text = section(title)
+    return [
+        json.loads(b) for b in re.findall(r"^```json\n(.*?)^```", text, re.M | re.S)
+    ]
+
+
+def test_home_assistant_tables_list_every_entity() -> None:
+    """The entity tables name each entity's key, platform and device class."""
+    from bridge.entities import SENSOR_ENTITIES, SERVICE_ENTITIES
+
+    rows = {}
+    for line in section("Home Assistant").splitlines():
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        if len(cells) >= 4 and cells[1].startswith("`"):
+            rows[cells[1].strip("`")] = cells
+    for entity in (*SENSOR_ENTITIES, *SERVICE_ENTITIES):
+        name, _key, platform, what = rows.pop(entity.key)[:4]
+        assert (name, platform) == (entity.name, entity.platform)
+        if entity.device_class:
+            assert what.startswith(f"`{entity.device_class}`"), entity.key
+    assert rows == {}
+
+
+def test_payload_examples_are_what_the_bridge_builds() -> None:
+    """The README's config examples are the builder's output for those devices."""
+    from datetime import UTC, datetime
+
+    from bridge.config import Settings
+    from bridge.discovery import MessageBuilder
+    from bridge.models import Device, Location, SensorState
+
+    state, hub_state, _event, _diagnostics = json_blocks("Topics and payloads")
+    assert list(state) == list(SensorState.__dataclass_fields__)
+    assert list(hub_state) == ["device_id", "connected", "last_seen"]
+    sensor_config, button = json_blocks("Home Assistant")
+    home = Location(1, "Home", "UTC")
+    seen = datetime(2026, 11, 28, 12, 33, 40, tzinfo=UTC)
+    hub = Device(hub_state["device_id"], 1, 1, home, connected=True, last_seen=seen)
+    sensor = Device(state["device_id"], 2, 1, home, bridge_id=hub.id, product="flume2")
+    built = MessageBuilder(Settings(), version="0.1.0").discovery_messages(
+        [hub, sensor]
+    )
+    service, real = (json.loads(m.payload) for m in (built[0], built[2]))
+    assert sensor_config["device"] == real["device"]
+    assert sensor_config["origin"] == real["origin"]
+    for key, component in sensor_config["cmps"].items():
+        assert component == real["cmps"][key]
+    assert button == service["cmps"]["refresh"]
