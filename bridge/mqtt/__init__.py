@@ -1,0 +1,8 @@
+"""The MQTT side over paho-mqtt 2.x: the publisher, the check probe and the purge."""
+
+from __future__ import annotations
+
+from bridge.mqtt.publisher import Command, MqttPublisher, Timing
+from bridge.mqtt.tools import describe, probe, purge
+
+__all__ = ["Command", "MqttPublisher", "Timing", "describe", "probe", "purge"]

@@ -1,0 +1,118 @@
+"""One-shot broker jobs for the command line: the `check` probe and the purge."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+
+from bridge.config import Settings
+from bridge.errors import MqttError
+from bridge.mqtt.connection import Connection, Failed, Received, Subscribed
+from bridge.mqtt.publisher import delivered
+
+
+def describe(settings: Settings) -> str:
+    """Where and how `settings` connect, for the `check` report; never the password."""
+    if not settings.mqtt_tls:
+        security = "no TLS"
+    elif settings.mqtt_cert_file is not None:
+        security = "TLS, client certificate"
+    else:
+        security = "TLS"
+    if settings.mqtt_tls and settings.mqtt_tls_insecure:
+        security += ", host name not checked"
+    user = f"user {settings.mqtt_username}" if settings.mqtt_username else "anonymous"
+    return (
+        f"{settings.mqtt_host}:{settings.mqtt_port} "
+        f"({security}, {user}, MQTT {settings.mqtt_protocol})"
+    )
+
+
+def probe(settings: Settings, *, timeout: float = 5.0) -> str:
+    """Connect once as `check` does, publish nothing, and describe the connection.
+
+    A client id of its own keeps a running bridge connected, and without a Last Will
+    the probe leaves every retained topic alone.
+
+    Raises:
+        MqttAuthError: the broker refused the credentials or a certificate.
+        MqttError: the broker could not be reached.
+    """
+    connection = Connection(settings, f"{settings.mqtt_client_id}-check", quiet=True)
+    connection.start()
+    try:
+        connection.wait_connected(timeout, retry=False)
+    finally:
+        connection.stop()
+    return describe(settings)
+
+
+def purge(
+    settings: Settings,
+    filters: Iterable[str],
+    is_owned: Callable[[str], bool],
+    *,
+    settle: float = 1.0,
+    timeout: float = 10.0,
+) -> int:
+    """Clear every retained topic under `filters` that `is_owned`; return how many.
+
+    Connects with a client id of its own and no Last Will, so that nothing of ours is
+    left behind once it is done.
+
+    Raises:
+        MqttAuthError: the broker refused the credentials or a certificate.
+        MqttError: the broker could not be reached or went away.
+    """
+    connection = Connection(settings, f"{settings.mqtt_client_id}-purge", quiet=True)
+    connection.start()
+    try:
+        connection.wait_connected(timeout, retry=False)
+        topics = collect_retained(connection, list(filters), is_owned, settle, timeout)
+        infos = [connection.publish(topic, b"", retain=True) for topic in topics]
+        deadline = time.monotonic() + timeout
+        for info in infos:
+            if not delivered(info, max(0.0, deadline - time.monotonic())):
+                raise MqttError(f"the MQTT broker {connection.address} did not confirm")
+        return len(topics)
+    finally:
+        connection.stop()
+
+
+def collect_retained(
+    connection: Connection,
+    filters: list[str],
+    is_owned: Callable[[str], bool],
+    settle: float,
+    timeout: float,
+) -> list[str]:
+    """Subscribe to `filters` and gather the owned topics with a retained message.
+
+    The broker sends retained messages right after SUBACK; once `settle` seconds pass
+    without one, it has sent them all.
+
+    Raises:
+        MqttError: no SUBACK within `timeout` seconds, or the connection dropped.
+    """
+    mid = connection.subscribe(filters)
+    deadline = time.monotonic() + timeout
+    quiet_at: float | None = None if mid is not None else time.monotonic()
+    found: set[str] = set()
+    while quiet_at is None or time.monotonic() < quiet_at:
+        if quiet_at is None and time.monotonic() >= deadline:
+            raise MqttError(f"the MQTT broker {connection.address} did not answer")
+        wait = (quiet_at if quiet_at is not None else deadline) - time.monotonic()
+        for event in connection.poll(max(0.0, wait)):
+            if isinstance(event, Failed):
+                raise MqttError(f"MQTT broker {connection.address}: {event.reason}")
+            if isinstance(event, Subscribed) and event.mid == mid:
+                quiet_at = time.monotonic() + settle
+            elif isinstance(event, Received) and _owned(event, is_owned):
+                found.add(event.topic)
+                quiet_at = time.monotonic() + settle
+    connection.unsubscribe(filters)
+    return sorted(found)
+
+
+def _owned(event: Received, is_owned: Callable[[str], bool]) -> bool:
+    return event.retained and bool(event.payload) and is_owned(event.topic)
