@@ -320,16 +320,33 @@ def _tls(client: mqtt.Client, settings: Settings) -> None:
     does: the certificate must still chain to a trusted CA.
     """
     try:
-        client.tls_set(
-            ca_certs=_path(settings.mqtt_ca_file),
-            certfile=_path(settings.mqtt_cert_file),
-            keyfile=_path(settings.mqtt_key_file),
-        )
+        context = ssl.create_default_context(cafile=_path(settings.mqtt_ca_file))
+        if settings.mqtt_cert_file is not None:
+            context.load_cert_chain(
+                settings.mqtt_cert_file, _path(settings.mqtt_key_file)
+            )
     except (ssl.SSLError, OSError) as error:
         raise ConfigError(
             f"MQTT_CA_FILE, MQTT_CERT_FILE, MQTT_KEY_FILE: cannot load: {error}"
         ) from None
+    context.sslsocket_class = _ClosingSSLSocket
+    client.tls_set_context(context)
     client.tls_insecure_set(settings.mqtt_tls_insecure)
+
+
+class _ClosingSSLSocket(ssl.SSLSocket):
+    """Closes itself when the handshake fails.
+
+    Paho drops such a socket without closing it, which leaves the file descriptor to
+    the garbage collector (and a ResourceWarning) on every failed attempt.
+    """
+
+    def do_handshake(self, block: bool = False) -> None:  # ssl.SSLSocket's signature
+        try:
+            super().do_handshake(block)
+        except OSError:
+            self.close()
+            raise
 
 
 def _path(value: object) -> str | None:

@@ -35,7 +35,10 @@ class Seen:
 
 
 class Subscriber:
-    """Subscribes to `#` (or given filters) and keeps every message it receives."""
+    """Subscribes to `#` (or given filters) and keeps every message it receives.
+
+    It logs in to password and TLS brokers with the fixture's user and certificate.
+    """
 
     def __init__(self, broker: Broker, filters: tuple[str, ...] = ("#",)) -> None:
         self.seen: list[Seen] = []
@@ -43,6 +46,14 @@ class Subscriber:
         self._filters = filters
         self._subscribed = threading.Event()
         self._client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="")
+        if broker.username is not None:
+            self._client.username_pw_set(broker.username, broker.password)
+        if broker.tls is not None:
+            self._client.tls_set(
+                ca_certs=str(broker.tls.ca_cert),
+                certfile=str(broker.tls.client_cert),
+                keyfile=str(broker.tls.client_key),
+            )
         self._client.on_connect = self._on_connect
         self._client.on_message = self._on_message
         self._client.on_subscribe = self._on_subscribe
@@ -125,9 +136,9 @@ def subscriber(
 
 def broker_settings(broker: Broker, **fields: Any) -> Settings:
     """Settings that point at `broker` with a client id unique to the test."""
-    return Settings(
-        mqtt_host=broker.host,
-        mqtt_port=broker.port,
-        mqtt_client_id=fields.pop("mqtt_client_id", f"test-{time.monotonic_ns()}"),
-        **fields,
-    )
+    given: dict[str, Any] = {
+        "mqtt_host": broker.host,
+        "mqtt_port": broker.port,
+        "mqtt_client_id": f"test-{time.monotonic_ns()}",
+    }
+    return Settings(**(given | fields))
