@@ -1,41 +1,31 @@
-"""One paho-mqtt 2.x client built from Settings, its callbacks turned into events."""
+"""One broker connection: paho's callbacks as events for the caller's thread."""
 
 from __future__ import annotations
 
 import logging
 import queue
-import ssl
 import sys
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersion
+from paho.mqtt.enums import MQTTErrorCode
 from paho.mqtt.reasoncodes import ReasonCode
 
 from bridge.config import Settings
-from bridge.errors import ConfigError, MqttAuthError, MqttError
+from bridge.errors import MqttAuthError, MqttError
+from bridge.mqtt.client import (
+    KEEPALIVE,
+    Will,
+    build_client,
+    certificate_check,
+    describe_error,
+    refusal_check,
+)
 
 log = logging.getLogger(__name__)
-
-PROTOCOLS: Final = {
-    "3.1.1": MQTTProtocolVersion.MQTTv311,
-    "5": MQTTProtocolVersion.MQTTv5,
-}
-KEEPALIVE: Final = 60
-# CONNACK reasons that no retry can fix: the operator has to change the credentials.
-REFUSALS: Final = frozenset(
-    {"Bad user name or password", "Not authorized", "Bad authentication method"}
-)
-CREDENTIALS: Final = "MQTT_USERNAME and MQTT_PASSWORD"
-CERTIFICATES: Final = (
-    "MQTT_CA_FILE, MQTT_CERT_FILE, MQTT_KEY_FILE and MQTT_TLS_INSECURE"
-)
-# OpenSSL reasons for a certificate that we or the broker rejected: a wrong CA, client
-# certificate or key is a configuration mistake, not an outage.
-CERTIFICATE_REASONS: Final = ("CERTIFICATE", "UNKNOWN_CA")
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,16 +34,6 @@ class Reconnect:
 
     first: int = 1
     cap: int = 30
-
-
-@dataclass(frozen=True, slots=True)
-class Will:
-    """The Last Will the broker publishes for us when we vanish."""
-
-    topic: str
-    payload: bytes
-    qos: int = 1
-    retain: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,9 +222,9 @@ class Connection:
     ) -> None:
         self._last_error = None
         if code.is_failure:
-            name = code.getName()
-            check = CREDENTIALS if name in REFUSALS else None
-            self._events.put(Failed(f"login refused ({name})", check))
+            self._events.put(
+                Failed(f"login refused ({code.getName()})", refusal_check(code))
+            )
         else:
             self._accepted = True
             self._events.put(Connected())
@@ -252,9 +232,8 @@ class Connection:
     def _on_connect_fail(self, _c: mqtt.Client, _u: object) -> None:
         # Paho calls this inside its `except OSError`, which still holds the cause.
         error = sys.exc_info()[1]
-        reason = _describe(error)
-        check = CERTIFICATES if _certificate_problem(error, reason) else None
-        self._events.put(Failed(reason, check))
+        reason = describe_error(error)
+        self._events.put(Failed(reason, certificate_check(error, reason)))
 
     def _on_disconnect(
         self, _c: mqtt.Client, _u: object, _f: object, code: ReasonCode, _p: object
@@ -266,10 +245,8 @@ class Connection:
         # broker that rejects our client certificate after the TLS handshake.
         reason = self._last_error or code.getName()
         self._last_error = None
-        refused = not accepted and _certificate_problem(None, reason)
-        self._events.put(
-            Failed(f"connection lost: {reason}", CERTIFICATES if refused else None)
-        )
+        check = None if accepted else certificate_check(None, reason)
+        self._events.put(Failed(f"connection lost: {reason}", check))
 
     def _on_log(self, _c: mqtt.Client, _u: object, level: int, text: str) -> None:
         if level == mqtt.MQTT_LOG_ERR:
@@ -286,85 +263,6 @@ class Connection:
         self, _c: mqtt.Client, _u: object, mid: int, _codes: object, _p: object
     ) -> None:
         self._events.put(Subscribed(mid))
-
-
-def build_client(settings: Settings, client_id: str, will: Will | None) -> mqtt.Client:
-    """A paho client with the protocol, credentials, TLS and Last Will of `settings`.
-
-    Raises:
-        ConfigError: a certificate or key file cannot be loaded.
-    """
-    v5 = settings.mqtt_protocol == "5"
-    client = mqtt.Client(
-        CallbackAPIVersion.VERSION2,
-        client_id=client_id,
-        protocol=PROTOCOLS[settings.mqtt_protocol],
-        clean_session=None if v5 else True,  # MQTT 5 takes clean_start on connect
-    )
-    if settings.mqtt_username is not None:
-        password = settings.mqtt_password
-        client.username_pw_set(
-            settings.mqtt_username, password.get_secret_value() if password else None
-        )
-    if settings.mqtt_tls:
-        _tls(client, settings)
-    if will is not None:
-        client.will_set(will.topic, will.payload, qos=will.qos, retain=will.retain)
-    return client
-
-
-def _tls(client: mqtt.Client, settings: Settings) -> None:
-    """Verify the broker against MQTT_CA_FILE (else the system CAs).
-
-    MQTT_TLS_INSECURE skips only the host-name check, as mosquitto_pub's `--insecure`
-    does: the certificate must still chain to a trusted CA.
-    """
-    try:
-        context = ssl.create_default_context(cafile=_path(settings.mqtt_ca_file))
-        if settings.mqtt_cert_file is not None:
-            context.load_cert_chain(
-                settings.mqtt_cert_file, _path(settings.mqtt_key_file)
-            )
-    except (ssl.SSLError, OSError) as error:
-        raise ConfigError(
-            f"MQTT_CA_FILE, MQTT_CERT_FILE, MQTT_KEY_FILE: cannot load: {error}"
-        ) from None
-    context.sslsocket_class = _ClosingSSLSocket
-    client.tls_set_context(context)
-    client.tls_insecure_set(settings.mqtt_tls_insecure)
-
-
-class _ClosingSSLSocket(ssl.SSLSocket):
-    """Closes itself when the handshake fails.
-
-    Paho drops such a socket without closing it, which leaves the file descriptor to
-    the garbage collector (and a ResourceWarning) on every failed attempt.
-    """
-
-    def do_handshake(self, block: bool = False) -> None:  # ssl.SSLSocket's signature
-        try:
-            super().do_handshake(block)
-        except OSError:
-            self.close()
-            raise
-
-
-def _path(value: object) -> str | None:
-    return None if value is None else str(value)
-
-
-def _describe(error: BaseException | None) -> str:
-    if isinstance(error, ssl.SSLCertVerificationError):
-        return f"TLS: {error.verify_message}"
-    if isinstance(error, ssl.SSLError):
-        return f"TLS: {error.reason or error}"
-    return str(error) if error is not None else "connection failed"
-
-
-def _certificate_problem(error: BaseException | None, reason: str) -> bool:
-    if isinstance(error, ssl.SSLCertVerificationError | ssl.CertificateError):
-        return True
-    return any(part in reason.upper() for part in CERTIFICATE_REASONS)
 
 
 def _failures(events: list[Event]) -> bool:

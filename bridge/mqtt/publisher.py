@@ -18,6 +18,7 @@ from paho.mqtt.enums import MQTTErrorCode
 from bridge.config import Settings
 from bridge.errors import MqttError
 from bridge.models import Message
+from bridge.mqtt.client import Will
 from bridge.mqtt.connection import (
     Connected,
     Connection,
@@ -25,7 +26,6 @@ from bridge.mqtt.connection import (
     Received,
     Reconnect,
     Subscribed,
-    Will,
 )
 
 log = logging.getLogger(__name__)
