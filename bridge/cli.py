@@ -14,15 +14,22 @@ from typing import Final
 import requests
 
 import bridge
+from bridge import commands
 from bridge.config import Settings, load_settings
 from bridge.discovery import MessageBuilder
-from bridge.errors import ConfigError, FlumeAuthError, FlumeError
+from bridge.errors import (
+    BridgeError,
+    ConfigError,
+    FlumeAuthError,
+    FlumeError,
+    MqttAuthError,
+    MqttError,
+)
 from bridge.flume.budget import RequestBudget
 from bridge.flume.client import FlumeClient
 from bridge.flume.http import FlumeHttp
 from bridge.flume.planner import plan
-from bridge.flume.tokens import Credentials, TokenManager, TokenStore
-from bridge.models import Device
+from bridge.flume.tokens import Credentials, TokenManager
 from bridge.preview import as_json, as_text, start_messages
 from bridge.report import CheckReport, problems, render, select_devices
 from bridge.simulator import cli as simulator_cli
@@ -40,6 +47,14 @@ PENDING: Final = {"run": "the service"}
 Handler = Callable[[argparse.Namespace], int]
 CREDENTIAL_NAMES: Final = (
     "FLUME_CLIENT_ID, FLUME_CLIENT_SECRET, FLUME_USERNAME and FLUME_PASSWORD"
+)
+# One line and an exit code per failure; the first match wins, so subclasses first.
+FAILURES: Final[tuple[tuple[type[BridgeError], str, int], ...]] = (
+    (ConfigError, "config error: {}", EXIT_CONFIG),
+    (FlumeAuthError, "credential error: {}; check " + CREDENTIAL_NAMES, EXIT_CONFIG),
+    (FlumeError, "flume error: {}", EXIT_FAILURE),
+    (MqttAuthError, "broker credential error: {}", EXIT_CONFIG),
+    (MqttError, "mqtt error: {}", EXIT_FAILURE),
 )
 
 
@@ -109,13 +124,19 @@ def _add_discovery(
         "discovery",
         help="print or purge what the bridge publishes",
         description="Log in to Flume and print the discovery, status and state "
-        "messages a start would publish.",
+        "messages a start would publish; or, with --purge, remove every retained "
+        "topic this bridge owns from the broker (no Flume login needed).",
     )
     mode = discovery.add_mutually_exclusive_group()
     mode.add_argument(
         "--json",
         action="store_true",
         help="print every message in full as JSON: [{topic, retain, payload}]",
+    )
+    mode.add_argument(
+        "--purge",
+        action="store_true",
+        help="remove every retained topic this bridge owns from the broker",
     )
     discovery.set_defaults(handler=run_discovery)
 
@@ -165,47 +186,31 @@ def run_check(args: argparse.Namespace) -> int:
 def run_discovery(args: argparse.Namespace) -> int:
     """The `discovery` command: preview the start's messages, or purge the broker."""
     try:
-        settings = load_settings(args.env_file)
+        # Purging needs only the broker: it works with the Flume account gone.
+        settings = load_settings(args.env_file, demo=args.purge)
         if args.log_level is None:
             logging.getLogger().setLevel(settings.log_level)
+        if args.purge:
+            print(commands.purge_broker(settings))
+            return 0
         with requests.Session() as session:
-            devices = account_devices(settings, session)
-    except ConfigError as error:
-        print(f"config error: {error}", file=sys.stderr)
-        return EXIT_CONFIG
-    except FlumeAuthError as error:
-        print(f"credential error: {error}; check {CREDENTIAL_NAMES}", file=sys.stderr)
-        return EXIT_CONFIG
-    except FlumeError as error:
-        print(f"flume error: {error}", file=sys.stderr)
-        return EXIT_FAILURE
+            login = credentials(settings)
+            devices = commands.account_devices(settings, session, login)
+    except BridgeError as error:
+        return _failed(error)
     builder = MessageBuilder(settings)
     messages = start_messages(builder, devices, datetime.now(UTC))
     print(as_json(messages) if args.json else as_text(messages))
     return 0
 
 
-def account_devices(settings: Settings, session: requests.Session) -> list[Device]:
-    """The devices the bridge serves, listed with the service's saved token.
-
-    Raises:
-        ConfigError: FLUME_DEVICE_IDS names a device the account does not have.
-        FlumeAuthError: Flume refused the client or the account.
-        FlumeError: Flume could not be reached or answered nonsense.
-    """
-    budget = RequestBudget(settings.flume_requests_per_hour)
-    http = FlumeHttp(session, settings.flume_api_url, settings.flume_timeout, budget)
-    # The token file saves a login; a refresh here is saved there for the service.
-    store = TokenStore(settings.state_dir)
-    tokens = TokenManager(http, credentials(settings), store)
-    selected, unknown = select_devices(
-        FlumeClient(http, tokens).devices(), settings.flume_device_ids
-    )
-    if unknown:
-        raise ConfigError(
-            f"FLUME_DEVICE_IDS: not in this account: {', '.join(unknown)}"
-        )
-    return selected
+def _failed(error: BridgeError) -> int:
+    """Print the one line for `error` and return its exit code."""
+    for kind, template, code in FAILURES:
+        if isinstance(error, kind):
+            print(template.format(error), file=sys.stderr)
+            return code
+    raise error
 
 
 def probe_flume(

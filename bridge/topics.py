@@ -67,17 +67,22 @@ def component_config_topic(
     return f"{settings.ha_discovery_prefix}/{platform}/{node}/{key}/config"
 
 
+def device_topic_filters(settings: Settings) -> list[str]:
+    """`<base>/+/state` and `<base>/+/availability`: the devices' retained topics."""
+    return [f"{settings.mqtt_base_topic}/+/{leaf}" for leaf in RETAINED_LEAVES]
+
+
 def owned_topic_filters(settings: Settings) -> list[str]:
     """Subscription filters covering every retained topic the bridge may have published.
 
     They also match topics of others (another program's discovery configs); `is_owned`
     decides topic by topic.
     """
-    base, prefix = settings.mqtt_base_topic, settings.ha_discovery_prefix
+    prefix = settings.ha_discovery_prefix
     return [
         status_topic(settings),
         diagnostics_topic(settings),
-        *(f"{base}/+/{leaf}" for leaf in RETAINED_LEAVES),
+        *device_topic_filters(settings),
         f"{prefix}/device/+/config",
         *(f"{prefix}/{platform}/+/+/config" for platform in PLATFORMS),
     ]
