@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Final
@@ -39,15 +40,16 @@ def to_json(document: Mapping[str, object]) -> bytes:
 
 
 def _plain(value: object) -> object:
-    return utc_text(value) if isinstance(value, datetime) else value
+    if isinstance(value, datetime):
+        return utc_text(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return None  # unknown: JSON has no NaN, and a subscriber must not see one
+    return value
 
 
-def _document(state: object) -> dict[str, object]:
-    """A dataclass's fields in declaration order, times as UTC text."""
-    return {
-        f.name: _plain(getattr(state, f.name))
-        for f in dataclasses.fields(state)  # type: ignore[arg-type]  # states are dataclasses
-    }
+def _document(record: SensorState | BridgeState | Event) -> dict[str, object]:
+    """A record's fields in declaration order, times as UTC text."""
+    return {name: _plain(value) for name, value in dataclasses.asdict(record).items()}
 
 
 class Messages:

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from bridge.config import Settings
 from bridge.entities import UNIT_SYSTEMS
 from bridge.messages import Messages
-from bridge.models import Device, Diagnostics, Event
+from bridge.models import Device, Diagnostics, Event, SensorState
 
 AT = datetime(2026, 11, 28, 12, 34, 5, 123456, tzinfo=UTC)
 volumes = st.floats(min_value=0, max_value=1e9, allow_nan=False)
@@ -103,3 +103,46 @@ def test_unit_strings_are_utf8_in_the_payload() -> None:
     ).payload
     assert "m³".encode() in payload
     assert json.loads(payload)["flow_unit"] == "m³/h"
+
+
+maybe_float = st.none() | st.floats()  # NaN and infinities included
+maybe_bool = st.none() | st.booleans()
+maybe_time = st.none() | st.datetimes(timezones=st.just(UTC))
+
+
+@given(
+    flow=maybe_float,
+    total=maybe_float,
+    today=maybe_float,
+    leak=maybe_bool,
+    seen=maybe_time,
+    level=st.none() | st.sampled_from(["low", "medium", "high"]),
+)
+def test_any_sensor_state_is_valid_json_in_the_fixed_order(
+    flow: float | None,
+    total: float | None,
+    today: float | None,
+    leak: bool | None,
+    seen: datetime | None,
+    level: str | None,
+) -> None:
+    """Whatever the values, the JSON parses, keeps DESIGN's order and has no NaN."""
+    state = SensorState(
+        device_id="1",
+        unit="gal",
+        flow_unit="gal/min",
+        flow_rate=flow,
+        total=total,
+        today=today,
+        leak=leak,
+        last_seen=seen,
+        battery_level=level,
+    )
+    document = json.loads(Messages(Settings()).state_message(state).payload)
+    assert list(document) == list(SensorState.__dataclass_fields__)
+    for key, given_value in (("flow_rate", flow), ("total", total), ("today", today)):
+        finite = given_value is not None and math.isfinite(given_value)
+        assert document[key] == (given_value if finite else None)
+    assert document["last_seen"] == (
+        None if seen is None else seen.strftime("%Y-%m-%dT%H:%M:%SZ")
+    )
