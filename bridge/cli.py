@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import os
 import sys
@@ -14,7 +15,7 @@ from typing import Final
 import requests
 
 import bridge
-from bridge import commands
+from bridge import commands, mqtt
 from bridge.config import Settings, load_settings
 from bridge.discovery import MessageBuilder
 from bridge.errors import (
@@ -163,24 +164,34 @@ def _pending(name: str) -> Handler:
 
 
 def run_check(args: argparse.Namespace) -> int:
-    """The `check` command: settings, Flume login, devices and plan, as a report."""
+    """The `check` command: settings, broker, Flume login, devices and plan."""
     try:
         settings = load_settings(args.env_file)
         if args.log_level is None:
             logging.getLogger().setLevel(settings.log_level)
+        # The broker first: refused credentials end the check before a Flume login.
+        broker, broker_error = probe_broker(settings)
         with requests.Session() as session:
             report = probe_flume(settings, session, _source(args.env_file))
-    except ConfigError as error:
-        print(f"config error: {error}", file=sys.stderr)
-        return EXIT_CONFIG
-    except FlumeAuthError as error:
-        print(f"credential error: {error}; check {CREDENTIAL_NAMES}", file=sys.stderr)
-        return EXIT_CONFIG
-    except FlumeError as error:
-        print(f"flume error: {error}", file=sys.stderr)
-        return EXIT_FAILURE
+    except BridgeError as error:
+        return _failed(error)
+    report = dataclasses.replace(report, broker=broker, broker_error=broker_error)
     print(render(report))
     return EXIT_FAILURE if problems(report) else 0
+
+
+def probe_broker(settings: Settings) -> tuple[str | None, str | None]:
+    """Connect to the broker as the service would: how it went, or why it did not.
+
+    Raises:
+        MqttAuthError: the broker refused the credentials or a certificate.
+    """
+    try:
+        return mqtt.probe(settings), None
+    except MqttAuthError:
+        raise
+    except MqttError as error:  # unreachable: a FAILED line in the report, exit 1
+        return None, str(error)
 
 
 def run_discovery(args: argparse.Namespace) -> int:

@@ -10,7 +10,6 @@ from typing import Final
 from bridge.models import BRIDGE, SENSOR, Device
 
 KINDS: Final = {SENSOR: "sensor", BRIDGE: "bridge"}
-MQTT_PENDING: Final = "not checked yet (the broker check arrives with the MQTT side)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +26,8 @@ class CheckReport:
     plan: str  # the planner's one-line description
     state_dir: str
     state_writable: bool
+    broker: str | None = None  # how the probe connected, e.g. "host:1883 (no TLS, ...)"
+    broker_error: str | None = None  # why it could not
 
 
 def select_devices(
@@ -54,8 +55,8 @@ def render(report: CheckReport) -> str:
         + _skipped(report),
         *(f"  {_device(device)}" for device in report.selected),
         f"plan     {report.plan}",
-        f"mqtt     {MQTT_PENDING}",
-        f"result   FAILED: {'; '.join(found)}" if found else "result   ok (Flume side)",
+        f"mqtt     {_broker(report)}",
+        f"result   FAILED: {'; '.join(found)}" if found else "result   ok",
     ]
     return "\n".join(lines)
 
@@ -67,7 +68,19 @@ def problems(report: CheckReport) -> list[str]:
         found.append(f"STATE_DIR {report.state_dir} is not writable")
     if not any(device.is_sensor for device in report.selected):
         found.append("no water sensor to bridge")
+    if report.broker_error is not None:
+        found.append("the MQTT broker is not reachable")
+    elif report.broker is None:
+        found.append("the MQTT broker was not checked")
     return found
+
+
+def _broker(report: CheckReport) -> str:
+    if report.broker_error is not None:
+        return f"FAILED: {report.broker_error}"
+    if report.broker is None:
+        return "not checked"
+    return f"ok: connected to {report.broker}"
 
 
 def _count(devices: Sequence[Device], kind: int) -> str:

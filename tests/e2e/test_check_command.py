@@ -1,4 +1,4 @@
-"""`flume-mqtt check` as a user runs it: a subprocess against the simulator."""
+"""`flume-mqtt check` as a user runs it: a subprocess against simulator and broker."""
 
 from __future__ import annotations
 
@@ -7,7 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from bridge.simulator.server import Simulator
+from tests.support.broker import Broker
 
 COMMAND = [sys.executable, "-m", "bridge", "check"]
 DEMO_ENV = {
@@ -16,6 +19,14 @@ DEMO_ENV = {
     "FLUME_USERNAME": "demo@example.com",
     "FLUME_PASSWORD": "demo-password",
 }
+
+
+@pytest.fixture(autouse=True)
+def broker(mosquitto: Broker, monkeypatch: pytest.MonkeyPatch) -> Broker:
+    """Each check here talks to the session's anonymous broker unless told otherwise."""
+    monkeypatch.setenv("MQTT_HOST", mosquitto.host)
+    monkeypatch.setenv("MQTT_PORT", str(mosquitto.port))
+    return mosquitto
 
 
 def check(
@@ -41,13 +52,14 @@ def check(
 
 
 def test_check_passes_and_prints_the_report(sim: Simulator, tmp_path: Path) -> None:
-    """Against a healthy account, check prints the device and plan, and exits 0."""
+    """Against a healthy account and broker, check prints the report and exits 0."""
     done = check(sim, tmp_path)
     assert done.returncode == 0, done.stderr
     sensor = sim.model.account.sensors[0]
     assert f"  sensor {sensor.id}  Home (America/Los_Angeles)  connected" in done.stdout
     assert "plan     1 sensor at 100 requests/hour: usage every" in done.stdout
-    assert done.stdout.splitlines()[-1] == "result   ok (Flume side)"
+    assert "mqtt     ok: connected to 127.0.0.1:" in done.stdout
+    assert done.stdout.splitlines()[-1] == "result   ok"
     assert "Traceback" not in done.stderr
 
 
@@ -83,3 +95,22 @@ def test_an_unknown_variable_is_warned_about(sim: Simulator, tmp_path: Path) -> 
         "WARNING bridge.config: unknown variable MQTT_HOTS; did you mean MQTT_HOST?\n"
     )
     assert done.stderr.count("\n") == 1
+
+
+def test_a_wrong_broker_password_is_exit_78_with_one_line(
+    sim: Simulator, tmp_path: Path, mosquitto_auth: Broker
+) -> None:
+    """A broker refusing the login is one stderr line naming the variables and 78."""
+    done = check(
+        sim,
+        tmp_path,
+        MQTT_PORT=str(mosquitto_auth.port),
+        MQTT_USERNAME="bridge",
+        MQTT_PASSWORD="wrong-broker-pw",
+    )
+    assert done.returncode == 78
+    assert done.stdout == ""
+    assert done.stderr == (
+        f"broker credential error: MQTT broker 127.0.0.1:{mosquitto_auth.port}: "
+        "login refused (Not authorized); check MQTT_USERNAME and MQTT_PASSWORD\n"
+    )

@@ -1,4 +1,4 @@
-"""`flume-mqtt check` in-process against the simulator: report, exit codes, messages."""
+"""`flume-mqtt check` in-process against the simulator and mosquitto: report, exits."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import requests
 from bridge.cli import main
 from bridge.flume.planner import plan
 from bridge.simulator.server import Simulator
+from tests.support.broker import Broker, TlsFiles, free_port
 from tests.support.simulator import SimFactory
 
 DEMO_ENV = {
@@ -24,13 +25,17 @@ DEMO_ENV = {
 
 
 @pytest.fixture
-def env(monkeypatch: pytest.MonkeyPatch, sim: Simulator, tmp_path: Path) -> Path:
-    """Point the settings at the simulator with the demo account; return STATE_DIR."""
+def env(
+    monkeypatch: pytest.MonkeyPatch, sim: Simulator, mosquitto: Broker, tmp_path: Path
+) -> Path:
+    """Point at the simulator (demo account) and a broker; return STATE_DIR."""
     state = tmp_path / "state"
     for name, value in {
         **DEMO_ENV,
         "FLUME_API_URL": sim.url,
         "STATE_DIR": str(state),
+        "MQTT_HOST": mosquitto.host,
+        "MQTT_PORT": str(mosquitto.port),
     }.items():
         monkeypatch.setenv(name, value)
     return state
@@ -52,10 +57,10 @@ def last_line(err: str) -> str:
 
 
 @pytest.mark.usefixtures("env")
-def test_check_reports_devices_timezones_and_the_plan(
-    sim: Simulator, capsys: pytest.CaptureFixture[str]
+def test_check_reports_devices_timezones_the_plan_and_the_broker(
+    sim: Simulator, mosquitto: Broker, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """A good setup prints each device with location and time zone, the plan; exit 0."""
+    """A good setup prints each device's location and zone, plan and broker; exit 0."""
     assert main(["check"]) == 0
     out = capsys.readouterr().out.splitlines()
     account = sim.model.account
@@ -65,9 +70,10 @@ def test_check_reports_devices_timezones_and_the_plan(
         assert f"{location.name} ({location.tz})" in line
     assert f"plan     {plan(100, 1).describe()}" in out
     assert (
-        "mqtt     not checked yet (the broker check arrives with the MQTT side)" in out
-    )
-    assert out[-1] == "result   ok (Flume side)"
+        f"mqtt     ok: connected to 127.0.0.1:{mosquitto.port} "
+        "(no TLS, anonymous, MQTT 3.1.1)"
+    ) in out
+    assert out[-1] == "result   ok"
 
 
 def test_check_logs_in_once_and_leaves_the_token_file_alone(
@@ -180,6 +186,7 @@ def test_a_state_dir_that_cannot_be_created_fails_the_check(
 
 def test_the_env_file_supplies_settings_and_the_log_level(
     sim: Simulator,
+    mosquitto: Broker,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
@@ -187,6 +194,7 @@ def test_the_env_file_supplies_settings_and_the_log_level(
     """--env-file alone configures check; its LOG_LEVEL applies unless --log-level."""
     lines = [f"{k}={v}" for k, v in DEMO_ENV.items()]
     lines += [f"FLUME_API_URL={sim.url}", f"STATE_DIR={tmp_path}", "LOG_LEVEL=WARNING"]
+    lines += [f"MQTT_HOST={mosquitto.host}", f"MQTT_PORT={mosquitto.port}"]
     env_file = tmp_path / "flume.env"
     env_file.write_text("\n".join(lines) + "\n")
     assert main(["--env-file", str(env_file), "check"]) == 0
@@ -200,16 +208,92 @@ def test_the_env_file_supplies_settings_and_the_log_level(
 
 @pytest.mark.usefixtures("env")
 def test_check_at_debug_shows_no_secret_and_no_token(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    mosquitto_auth: Broker,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     """Neither the report nor DEBUG logs show a secret, a JWT or a refresh token."""
+    use_broker(
+        monkeypatch,
+        mosquitto_auth,
+        MQTT_USERNAME="bridge",
+        MQTT_PASSWORD="broker-secret",
+    )
     assert main(["--log-level", "debug", "check"]) == 0
     monkeypatch.setenv("FLUME_PASSWORD", "wrong-pa55word")
     assert main(["--log-level", "debug", "check"]) == 78
     captured = capsys.readouterr()
     shown = captured.out + captured.err
     assert "DEBUG bridge.flume" in shown  # DEBUG was on
-    for secret in ("demo-secret", "demo-password", "wrong-pa55word", "Bearer"):
+    secrets = ("demo-secret", "demo-password", "wrong-pa55word", "broker-secret")
+    for secret in (*secrets, "Bearer"):
         assert secret not in shown
     assert "eyJ" not in shown  # every JWT starts with the base64 of '{"'
     assert not re.search(r"\b[0-9a-f]{40}\b", shown)  # the simulator's refresh tokens
+
+
+def use_broker(monkeypatch: pytest.MonkeyPatch, broker: Broker, **env: str) -> None:
+    """Point check at `broker`, with more MQTT_* variables."""
+    monkeypatch.setenv("MQTT_HOST", broker.host)
+    monkeypatch.setenv("MQTT_PORT", str(broker.port))
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+
+
+@pytest.mark.usefixtures("env")
+def test_a_wrong_broker_password_is_one_line_and_exit_78(
+    sim: Simulator,
+    mosquitto_auth: Broker,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A broker that refuses the login: one stderr line naming the variables; 78."""
+    use_broker(
+        monkeypatch, mosquitto_auth, MQTT_USERNAME="bridge", MQTT_PASSWORD="nope-pw"
+    )
+    assert main(["check"]) == 78
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == (
+        f"broker credential error: MQTT broker 127.0.0.1:{mosquitto_auth.port}: "
+        "login refused (Not authorized); check MQTT_USERNAME and MQTT_PASSWORD\n"
+    )
+    assert "POST /oauth/token" not in stats(sim)["by_route"]  # no Flume login spent
+
+
+@pytest.mark.usefixtures("env")
+def test_an_unreachable_broker_fails_the_check_with_exit_1(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Nobody listening on MQTT_PORT: the report says why and the exit code is 1."""
+    port = free_port()
+    monkeypatch.setenv("MQTT_PORT", str(port))
+    assert main(["check"]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert f"mqtt     FAILED: MQTT broker 127.0.0.1:{port}: " in out[-2]
+    assert "Connection refused" in out[-2]
+    assert out[-1] == "result   FAILED: the MQTT broker is not reachable"
+
+
+@pytest.mark.usefixtures("env")
+def test_check_connects_to_a_tls_broker_with_a_client_certificate(
+    mosquitto_tls: Broker,
+    tls_files: TlsFiles,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """With MQTT_TLS, the CA and a client certificate, check connects and says so."""
+    use_broker(
+        monkeypatch,
+        mosquitto_tls,
+        MQTT_TLS="true",
+        MQTT_CA_FILE=str(tls_files.ca_cert),
+        MQTT_CERT_FILE=str(tls_files.client_cert),
+        MQTT_KEY_FILE=str(tls_files.client_key),
+        MQTT_PROTOCOL="5",
+    )
+    assert main(["check"]) == 0
+    assert (
+        f"mqtt     ok: connected to 127.0.0.1:{mosquitto_tls.port} "
+        "(TLS, client certificate, anonymous, MQTT 5)"
+    ) in capsys.readouterr().out.splitlines()

@@ -32,6 +32,7 @@ REPORT = CheckReport(
     plan="2 sensors at 100 requests/hour: usage every 106 s",
     state_dir="/var/lib/flume-mqtt",
     state_writable=True,
+    broker="127.0.0.1:1883 (no TLS, user bridge, MQTT 3.1.1)",
 )
 
 
@@ -61,8 +62,8 @@ def test_the_report_lists_devices_with_location_timezone_and_status() -> None:
         "  sensor 42  no location (timezone unknown)  connection unknown",
         "  bridge 1  Home (Europe/Berlin)  NOT connected",
         "plan     2 sensors at 100 requests/hour: usage every 106 s",
-        "mqtt     not checked yet (the broker check arrives with the MQTT side)",
-        "result   ok (Flume side)",
+        "mqtt     ok: connected to 127.0.0.1:1883 (no TLS, user bridge, MQTT 3.1.1)",
+        "result   ok",
     ]
     assert problems(REPORT) == []
 
@@ -89,3 +90,19 @@ def test_no_sensor_and_an_unwritable_state_dir_fail_the_check() -> None:
         "result   FAILED: STATE_DIR /var/lib/flume-mqtt is not writable; "
         "no water sensor to bridge"
     )
+
+
+def test_an_unreachable_broker_fails_the_check_with_its_reason() -> None:
+    """The mqtt line says why the broker probe failed, and the result is FAILED."""
+    reason = "MQTT broker 127.0.0.1:1883: [Errno 111] Connection refused"
+    report = dataclasses.replace(REPORT, broker=None, broker_error=reason)
+    lines = render(report).splitlines()
+    assert f"mqtt     FAILED: {reason}" in lines
+    assert lines[-1] == "result   FAILED: the MQTT broker is not reachable"
+
+
+def test_a_report_without_a_broker_probe_does_not_pass() -> None:
+    """A broker nobody checked is not a passed check."""
+    report = dataclasses.replace(REPORT, broker=None)
+    assert "mqtt     not checked" in render(report).splitlines()
+    assert problems(report) == ["the MQTT broker was not checked"]
