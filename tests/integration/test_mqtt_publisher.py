@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -177,3 +178,19 @@ def test_republish_resends_the_snapshot_once(
         (CONFIG, False),
         (STATE, False),
     ]
+
+
+def test_stop_gives_up_on_a_broker_that_never_acknowledges(
+    broker: Broker, publishers: Publishers, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The wait for `offline` on shutdown is bounded: a hung broker cannot block it."""
+    publisher = publishers()
+    broker.freeze()
+    try:
+        started = time.monotonic()
+        publisher.stop(timeout=0.5)
+        took = time.monotonic() - started
+    finally:
+        broker.thaw()
+    assert took < 2
+    assert "did not confirm 'offline'" in caplog.text

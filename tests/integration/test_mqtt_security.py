@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from bridge.errors import MqttAuthError, MqttError
+from bridge.errors import ConfigError, MqttAuthError, MqttError
 from bridge.models import Message
 from bridge.mqtt import MqttPublisher, probe
+from tests.conftest import BrokerFactory
 from tests.support.broker import Broker, TlsFiles, free_port
 from tests.support.mqtt import broker_settings, subscriber
 
@@ -182,3 +184,40 @@ def test_probe_of_a_closed_port_fails_at_once(mosquitto: Broker) -> None:
     settings = broker_settings(mosquitto, mqtt_port=free_port())
     with pytest.raises(MqttError, match="Connection refused"):
         probe(settings, timeout=10)
+
+
+def test_a_refusal_after_a_reconnect_is_raised_by_pump(
+    broker_factory: BrokerFactory, stopped: list[MqttPublisher]
+) -> None:
+    """A password changed on the broker while running is permanent: pump() raises."""
+    broker = broker_factory(username="bridge", password="old-secret")
+    roundtrip(broker, stopped, mqtt_username="bridge", mqtt_password="old-secret")
+    broker.stop()
+    (broker.directory / "passwords").unlink()
+    broker.password = "new-secret"
+    broker.start()
+    with pytest.raises(MqttAuthError, match="check MQTT_USERNAME and MQTT_PASSWORD"):
+        pump_for(stopped[0], 10)
+
+
+def pump_for(publisher: MqttPublisher, seconds: float) -> None:
+    """Run the main loop's pumping for `seconds`."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        publisher.pump(timeout=0.1)
+
+
+def test_an_unreadable_client_certificate_is_a_config_error(
+    mosquitto_tls: Broker, tls_files: TlsFiles
+) -> None:
+    """A certificate file that is not a certificate fails at once, naming the files."""
+    settings = broker_settings(
+        mosquitto_tls,
+        **tls(
+            tls_files,
+            mqtt_cert_file=tls_files.ca_cert,
+            mqtt_key_file=tls_files.client_key,
+        ),
+    )
+    with pytest.raises(ConfigError, match="MQTT_CERT_FILE"):
+        MqttPublisher(settings)
