@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from typing import Literal
 
 from bridge.config import Settings
 from bridge.discovery import MessageBuilder
@@ -59,3 +60,17 @@ def test_a_long_payload_is_shortened_in_the_listing() -> None:
     text = as_text([Message("flume/status", b"online", True), long])
     assert text.splitlines()[0] == "flume/status  retained  online"
     assert text.splitlines()[-1].startswith("2 messages;")
+
+
+def test_configs_are_summed_up_as_device_and_entities() -> None:
+    """A device config reads `device: N entities`, an entity config `device: name`."""
+    hub = Device("6", 1, 1, HOME, connected=True)
+    schemas: tuple[tuple[Literal["device", "component"], str], ...] = (
+        ("device", "Flume MQTT: 4 entities"),
+        ("component", "Flume MQTT: Status"),
+    )
+    for schema, first in schemas:
+        made = MessageBuilder(Settings(ha_discovery_schema=schema), version="1")
+        configs = made.discovery_messages([hub])
+        assert summary(configs[0]) == first
+        assert summary(configs[-1]).startswith("Flume Bridge Home: ")
