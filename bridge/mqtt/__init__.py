@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
+from bridge.mqtt.connection import Reconnect
 from bridge.mqtt.publisher import Command, MqttPublisher, Timing
 from bridge.mqtt.tools import describe, probe, purge
 
-__all__ = ["Command", "MqttPublisher", "Timing", "describe", "probe", "purge"]
+__all__ = [
+    "Command",
+    "MqttPublisher",
+    "Reconnect",
+    "Timing",
+    "describe",
+    "probe",
+    "purge",
+]

@@ -122,6 +122,8 @@ class MqttPublisher:
         # reaches us.
         while self._subscription is not None:
             remaining = deadline - time.monotonic()
+            if self._connection.refusal is not None:
+                raise self._connection.refusal
             if remaining <= 0:
                 raise MqttError(f"MQTT broker {self._connection.address}: no SUBACK")
             self._process(self._connection.poll(remaining))
