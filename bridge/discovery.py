@@ -91,7 +91,7 @@ class MessageBuilder(Messages):
         return [
             Message(
                 self._component_topic(entity, node.id),
-                # The platform is in the topic here; HA expects no `platform` key.
+                # The platform is in the topic here: the key is left out.
                 to_json({**_without(components[entity.key], "platform"), **shared}),
                 retain=True,
             )
