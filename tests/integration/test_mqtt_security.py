@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Iterator
@@ -13,7 +14,7 @@ from bridge.errors import ConfigError, MqttAuthError, MqttError
 from bridge.models import Message
 from bridge.mqtt import MqttPublisher, probe
 from tests.conftest import BrokerFactory
-from tests.support.broker import Broker, TlsFiles, free_port
+from tests.support.broker import Broker, TlsFiles, free_port, signed_cert
 from tests.support.mqtt import broker_settings, subscriber
 
 STATE = "1/state"
@@ -221,3 +222,41 @@ def test_an_unreadable_client_certificate_is_a_config_error(
     )
     with pytest.raises(ConfigError, match="MQTT_CERT_FILE"):
         MqttPublisher(settings)
+
+
+@pytest.fixture(scope="module")
+def misnamed_tls(tls_files: TlsFiles) -> TlsFiles:
+    """The test CA's files, with a server certificate for another host name."""
+    directory = tls_files.ca_cert.parent
+    signed_cert(
+        directory,
+        "misnamed",
+        "/CN=broker.invalid",
+        "subjectAltName=DNS:broker.invalid\nextendedKeyUsage=serverAuth\n",
+    )
+    return dataclasses.replace(
+        tls_files,
+        server_cert=directory / "misnamed.crt",
+        server_key=directory / "misnamed.key",
+    )
+
+
+@pytest.mark.parametrize("insecure", [False, True])
+def test_tls_insecure_skips_only_the_host_name_check(
+    broker_factory: BrokerFactory,
+    misnamed_tls: TlsFiles,
+    stopped: list[MqttPublisher],
+    insecure: bool,
+) -> None:
+    """A certificate for another name is refused, unless MQTT_TLS_INSECURE is set."""
+    broker = broker_factory(tls=misnamed_tls)
+    fields = tls(
+        misnamed_tls,
+        mqtt_cert_file=misnamed_tls.client_cert,
+        mqtt_key_file=misnamed_tls.client_key,
+        mqtt_tls_insecure=insecure,
+    )
+    if insecure:
+        roundtrip(broker, stopped, **fields)
+    else:
+        assert "IP address mismatch" in refused(broker, stopped, **fields)

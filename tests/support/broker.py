@@ -59,7 +59,8 @@ def _openssl(*args: str, cwd: Path) -> None:
     subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
 
 
-def _signed_cert(directory: Path, name: str, subject: str, ext: str) -> None:
+def signed_cert(directory: Path, name: str, subject: str, ext: str) -> None:
+    """Make `name.crt` and `name.key`, signed by the CA in `directory`."""
     (directory / f"{name}.ext").write_text(ext)
     _openssl(
         "req", "-new", "-newkey", "rsa:2048", "-nodes",
@@ -82,11 +83,11 @@ def make_tls_files(directory: Path) -> TlsFiles:
         "-keyout", "ca.key", "-out", "ca.crt", "-subj", "/CN=flume-mqtt test CA",
         cwd=directory,
     )  # fmt: skip
-    _signed_cert(
+    signed_cert(
         directory, "server", f"/CN={HOST}",
         f"subjectAltName=IP:{HOST},DNS:localhost\nextendedKeyUsage=serverAuth\n",
     )  # fmt: skip
-    _signed_cert(
+    signed_cert(
         directory, "client", "/CN=flume-mqtt-test-client",
         "extendedKeyUsage=clientAuth\n",
     )  # fmt: skip
