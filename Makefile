@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: demo test lint typecheck pytest venv system-deps clean
+.PHONY: demo test lint typecheck pytest venv system-deps install uninstall clean
 
 demo: $(STAMP)
 	$(BIN)/python -m bridge.simulator.tour
@@ -32,14 +32,27 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $@
 
-# The tests start their own brokers from the mosquitto package, and TLS certificates
-# are made with openssl at test time.
+# The tests start their own brokers from the mosquitto package, TLS certificates
+# are made with openssl at test time, systemd-analyze checks the unit and shellcheck
+# the install script.
 system-deps:
 	@command -v mosquitto >/dev/null 2>&1 || test -x /usr/sbin/mosquitto \
 		|| sh .ci/apt-install mosquitto \
 		|| echo "flume-mqtt: continuing: the broker tests will be skipped" >&2
 	@command -v openssl >/dev/null 2>&1 || sh .ci/apt-install openssl \
 		|| echo "flume-mqtt: continuing: the TLS broker tests will be skipped" >&2
+	@command -v systemd-analyze >/dev/null 2>&1 || sh .ci/apt-install systemd \
+		|| echo "flume-mqtt: continuing: the systemd unit tests will be skipped" >&2
+	@command -v shellcheck >/dev/null 2>&1 || sh .ci/apt-install shellcheck \
+		|| echo "flume-mqtt: continuing: the install script lint will be skipped" >&2
+
+# The Raspberry Pi service (README "Raspberry Pi"): a venv in /opt/flume-mqtt, the unit,
+# and /etc/flume-mqtt; `uninstall` keeps the settings (systemd/install.sh --help).
+install:
+	sh systemd/install.sh
+
+uninstall:
+	sh systemd/install.sh --uninstall
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .coverage .hypothesis
