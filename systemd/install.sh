@@ -73,6 +73,11 @@ systemctl_() {
 make_venv() {
     "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' ||
         die "$python is older than Python 3.11"
+    # Debian ships venv's pip bootstrap apart from python3 itself.
+    if [ -z "$root" ] && [ "$offline" = no ] &&
+        ! "$python" -c 'import ensurepip' 2>/dev/null; then
+        apt-get install -y -qq python3-venv >/dev/null
+    fi
     mkdir -p "$opt"
     chmod 0755 "$opt"
     if [ "$offline" = yes ]; then
