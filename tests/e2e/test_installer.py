@@ -260,3 +260,26 @@ def test_the_units_default_for_a_missing_broker_password_means_none(
     done = check(layout, tmp_path)
     assert done.returncode == 0, done.stderr
     assert "(no TLS, anonymous, MQTT 3.1.1)" in done.stdout
+
+
+def test_the_units_default_for_a_missing_flume_secret_is_one_line_and_78(
+    layout: Layout, tmp_path: Path, sim: Simulator, mosquitto: Broker
+) -> None:
+    """No FLUME_PASSWORD file nor variable: the unit's default is named; exit 78."""
+    write_settings(layout, sim, mosquitto)
+    write_credentials(layout, **{**SECRETS, "flume_password": "\n"})
+    done = check(layout, tmp_path)
+    assert done.returncode == 78
+    assert done.stderr == "config error: FLUME_PASSWORD: must not be empty\n"
+
+
+def test_a_variable_in_the_env_file_beats_the_units_default(
+    layout: Layout, tmp_path: Path, sim: Simulator, mosquitto: Broker
+) -> None:
+    """A secret kept in the env file is used though the unit supplies an empty file."""
+    write_settings(layout, sim, mosquitto, FLUME_PASSWORD="demo-password")
+    write_credentials(
+        layout, **{**SECRETS, "flume_password": "\n", "mqtt_password": "\n"}
+    )
+    done = check(layout, tmp_path)
+    assert done.returncode == 0, done.stderr
