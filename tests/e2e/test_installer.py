@@ -27,11 +27,18 @@ SECRETS = {
 }
 
 
+# Any download the installer tried would go to this dead loopback proxy and fail.
+NO_NETWORK = dict.fromkeys(
+    ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY"), "http://127.0.0.1:9"
+)
+
+
 def install(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """Run the installer into `root` with `args`, offline."""
     return subprocess.run(
         ["sh", str(SCRIPT), "--root", str(root), "--python", sys.executable,
          "--offline", *args],
+        env={**os.environ, **NO_NETWORK},
         capture_output=True,
         text=True,
         timeout=120,
