@@ -190,6 +190,24 @@ def test_the_script_is_shellcheck_clean() -> None:
     assert done.returncode == 0, done.stdout
 
 
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory: pytest.TempPathFactory) -> Layout:
+    """One install for the tests that only configure it and run its check."""
+    root = tmp_path_factory.mktemp("root")
+    done = install(root)
+    assert done.returncode == 0, done.stderr
+    return Layout(root)
+
+
+@pytest.fixture
+def configurable(shared: Layout) -> Layout:
+    """The shared install with its settings as installed and no credentials."""
+    shutil.copyfile(ROOT / ".env.example", shared.env_file)
+    for path in shared.credentials.iterdir():
+        path.unlink()
+    return shared
+
+
 def write_settings(
     layout: Layout, sim: Simulator, broker: Broker, **extra: str
 ) -> None:
@@ -232,12 +250,14 @@ def check(layout: Layout, tmp_path: Path) -> subprocess.CompletedProcess[str]:
 
 
 def test_secrets_from_credential_files_alone_pass_the_check(
-    layout: Layout, tmp_path: Path, sim: Simulator, mosquitto_auth: Broker
+    configurable: Layout, tmp_path: Path, sim: Simulator, mosquitto_auth: Broker
 ) -> None:
     """The installed command logs in to Flume and the broker with file secrets only."""
-    write_settings(layout, sim, mosquitto_auth, MQTT_USERNAME="bridge")
-    write_credentials(layout, **SECRETS)
-    done = check(layout, tmp_path)
+    write_settings(configurable, sim, mosquitto_auth, MQTT_USERNAME="bridge")
+    write_credentials(configurable, **SECRETS)
+    settings = configurable.env_file.read_text()
+    assert not [secret for secret in SECRETS.values() if secret in settings]
+    done = check(configurable, tmp_path)
     assert done.returncode == 0, done.stderr
     assert "flume    ok: logged in to" in done.stdout
     assert "(no TLS, user bridge, MQTT 3.1.1)" in done.stdout
@@ -247,46 +267,46 @@ def test_secrets_from_credential_files_alone_pass_the_check(
 
 
 def test_a_wrong_credential_file_is_exit_78(
-    layout: Layout, tmp_path: Path, sim: Simulator, mosquitto_auth: Broker
+    configurable: Layout, tmp_path: Path, sim: Simulator, mosquitto_auth: Broker
 ) -> None:
     """The credential file is what is used: a wrong broker password there is refused."""
-    write_settings(layout, sim, mosquitto_auth, MQTT_USERNAME="bridge")
-    write_credentials(layout, **{**SECRETS, "mqtt_password": "wrong-broker-pw\n"})
-    done = check(layout, tmp_path)
+    write_settings(configurable, sim, mosquitto_auth, MQTT_USERNAME="bridge")
+    write_credentials(configurable, **{**SECRETS, "mqtt_password": "wrong-broker-pw\n"})
+    done = check(configurable, tmp_path)
     assert done.returncode == 78
     assert "login refused" in done.stderr
     assert "wrong-broker-pw" not in done.stderr
 
 
 def test_the_units_default_for_a_missing_broker_password_means_none(
-    layout: Layout, tmp_path: Path, sim: Simulator, mosquitto: Broker
+    configurable: Layout, tmp_path: Path, sim: Simulator, mosquitto: Broker
 ) -> None:
     """The unit's SetCredential= default (a newline) reads as no MQTT_PASSWORD."""
-    write_settings(layout, sim, mosquitto)
-    write_credentials(layout, **{**SECRETS, "mqtt_password": "\n"})
-    done = check(layout, tmp_path)
+    write_settings(configurable, sim, mosquitto)
+    write_credentials(configurable, **{**SECRETS, "mqtt_password": "\n"})
+    done = check(configurable, tmp_path)
     assert done.returncode == 0, done.stderr
     assert "(no TLS, anonymous, MQTT 3.1.1)" in done.stdout
 
 
 def test_the_units_default_for_a_missing_flume_secret_is_one_line_and_78(
-    layout: Layout, tmp_path: Path, sim: Simulator, mosquitto: Broker
+    configurable: Layout, tmp_path: Path, sim: Simulator, mosquitto: Broker
 ) -> None:
     """No FLUME_PASSWORD file nor variable: the unit's default is named; exit 78."""
-    write_settings(layout, sim, mosquitto)
-    write_credentials(layout, **{**SECRETS, "flume_password": "\n"})
-    done = check(layout, tmp_path)
+    write_settings(configurable, sim, mosquitto)
+    write_credentials(configurable, **{**SECRETS, "flume_password": "\n"})
+    done = check(configurable, tmp_path)
     assert done.returncode == 78
     assert done.stderr == "config error: FLUME_PASSWORD: must not be empty\n"
 
 
 def test_a_variable_in_the_env_file_beats_the_units_default(
-    layout: Layout, tmp_path: Path, sim: Simulator, mosquitto: Broker
+    configurable: Layout, tmp_path: Path, sim: Simulator, mosquitto: Broker
 ) -> None:
     """A secret kept in the env file is used though the unit supplies an empty file."""
-    write_settings(layout, sim, mosquitto, FLUME_PASSWORD="demo-password")
+    write_settings(configurable, sim, mosquitto, FLUME_PASSWORD="demo-password")
     write_credentials(
-        layout, **{**SECRETS, "flume_password": "\n", "mqtt_password": "\n"}
+        configurable, **{**SECRETS, "flume_password": "\n", "mqtt_password": "\n"}
     )
-    done = check(layout, tmp_path)
+    done = check(configurable, tmp_path)
     assert done.returncode == 0, done.stderr
