@@ -8,6 +8,7 @@ import socket
 import sys
 import threading
 from collections.abc import Callable
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -27,9 +28,15 @@ class SimHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, address: tuple[str, int], app: App) -> None:
+    def __init__(
+        self,
+        address: tuple[str, int],
+        app: App,
+        now: Callable[[], datetime] | None = None,
+    ) -> None:
         self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
         self.app = app
+        self.now = now
         self._open: set[socket.socket] = set()
         self._open_lock = threading.Lock()
         super().__init__(address, _Handler)
@@ -90,6 +97,12 @@ class _Handler(BaseHTTPRequestHandler):
         self._serve()
 
     do_POST = do_PUT = do_PATCH = do_DELETE = do_GET  # noqa: N815 - as above
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """The `Date` header: the simulated time, as a real server reports its own."""
+        if timestamp is None and self.server.now is not None:
+            timestamp = self.server.now().timestamp()
+        return super().date_time_string(timestamp)
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         """Stay quiet: the application logs requests without their secrets."""

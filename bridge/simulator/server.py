@@ -55,7 +55,7 @@ class Simulator:
         """Serve on a daemon thread and return the base URL (port 0: a free one)."""
         if self._server is not None:
             raise RuntimeError("the simulator is already running")
-        self._server = SimHTTPServer((host, port), App(self.state))
+        self._server = SimHTTPServer((host, port), App(self.state), self.clock.now)
         self._thread = threading.Thread(
             target=self._server.serve_forever,
             kwargs={"poll_interval": 0.05},

@@ -329,3 +329,15 @@ def test_trailing_slash_and_keep_alive(api: requests.Session, uid: int) -> None:
         response = api.get(f"/users/{uid}/")
         assert response.status_code == 200
         assert response.headers.get("Connection", "").lower() != "close"
+
+
+def test_the_date_header_tells_the_simulated_time(sim: Simulator) -> None:
+    """Like a real server's clock, the `Date` header follows the simulated clock."""
+    from email.utils import parsedate_to_datetime
+
+    sim.clock.advance(3 * 3600)
+    response = requests.get(sim.url + "/_sim/clock", timeout=5)
+    sent = parsedate_to_datetime(response.headers["Date"])
+    assert abs((sent - sim.clock.now()).total_seconds()) < 2
+    flume = requests.get(sim.url + "/users/1/devices", timeout=5)
+    assert parsedate_to_datetime(flume.headers["Date"]) == sent
