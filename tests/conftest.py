@@ -5,7 +5,6 @@ from __future__ import annotations
 import ipaddress
 import logging
 import os
-import shutil
 import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -23,6 +22,7 @@ from tests.support.broker import (
     free_port,
     make_tls_files,
 )
+from tests.support.programs import require, require_program
 from tests.support.simulator import START, SimFactory
 
 # Variables a developer's shell may carry that would change what the code does.
@@ -104,17 +104,8 @@ def restore_logging() -> Iterator[None]:
         logging.getLogger(name).setLevel(library_level)
 
 
-def _require(found: object, program: str) -> None:
-    """Skip without a program the fixture needs; under CI that is a failure."""
-    if not found:
-        message = f"{program} is not installed (make test installs it when it can)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-
-
 def _require_mosquitto() -> None:
-    _require(find_mosquitto(), "mosquitto")
+    require(find_mosquitto(), "mosquitto")
 
 
 BrokerFactory = Callable[..., Broker]
@@ -140,7 +131,7 @@ def broker_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrokerF
 @pytest.fixture(scope="session")
 def tls_files(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
     """A throw-away CA, a server certificate for 127.0.0.1 and a client certificate."""
-    _require(shutil.which("openssl"), "openssl")
+    require_program("openssl")
     return make_tls_files(tmp_path_factory.mktemp("tls"))
 
 

@@ -17,6 +17,7 @@ import pytest
 
 from bridge.simulator.server import Simulator
 from tests.support.broker import Broker
+from tests.support.programs import require_program
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "systemd" / "install.sh"
@@ -178,12 +179,7 @@ def test_purge_alone_is_refused(tmp_path: Path) -> None:
 
 def test_the_script_is_shellcheck_clean() -> None:
     """The install script is shellcheck-clean (skipped without it, except under CI)."""
-    found = shutil.which("shellcheck")
-    if not found:
-        message = "shellcheck is not installed (make test installs it when it can)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+    found = require_program("shellcheck")
     done = subprocess.run(
         [found, str(SCRIPT)], capture_output=True, text=True, timeout=30, check=False
     )

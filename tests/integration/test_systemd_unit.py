@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 from collections import defaultdict
 from pathlib import Path
@@ -13,6 +12,7 @@ import pytest
 from pydantic import SecretStr
 
 from bridge.config import Settings
+from tests.support.programs import require_program
 
 ROOT = Path(__file__).resolve().parents[2]
 UNIT = ROOT / "systemd" / "flume-mqtt.service"
@@ -35,13 +35,7 @@ UNIT_DIRECTIVES = directives(UNIT.read_text())
 
 def systemd_analyze() -> str:
     """The systemd-analyze binary; missing, the test skips, or fails under CI."""
-    found = shutil.which("systemd-analyze")
-    if not found:
-        message = "systemd-analyze is not installed (make test installs it when it can)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return found
+    return require_program("systemd-analyze")
 
 
 def analyze(*args: str) -> subprocess.CompletedProcess[str]:
