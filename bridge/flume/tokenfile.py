@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 from collections.abc import Mapping
 from datetime import UTC
 from pathlib import Path
@@ -14,11 +12,11 @@ from pydantic import ValidationError
 
 from bridge.flume.schema import StoredToken
 from bridge.models import Token
+from bridge.statefile import remove_leftovers, temp_prefix, write_atomic
 
 log = logging.getLogger(__name__)
 
 TOKEN_FILE = "flume-token.json"  # noqa: S105 (a file name, not a secret)
-_TEMP_PREFIX = ".flume-token."
 
 
 class TokenStore:
@@ -68,7 +66,7 @@ class TokenStore:
             "expires_at": token.expires_at.isoformat(),
         }
         try:
-            self._write(json.dumps(document, indent=2).encode() + b"\n")
+            write_atomic(self.path, json.dumps(document, indent=2).encode() + b"\n")
         except OSError as error:
             log.warning(
                 "could not save the Flume token in %s (%s); the next start logs in",
@@ -76,33 +74,5 @@ class TokenStore:
                 error.strerror or type(error).__name__,
             )
 
-    def _write(self, data: bytes) -> None:
-        directory = self.path.parent
-        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-        # mkstemp creates the file 0600 in the same directory, so rename is atomic.
-        fd, name = tempfile.mkstemp(prefix=_TEMP_PREFIX, suffix=".tmp", dir=directory)
-        temp = Path(name)
-        try:
-            with os.fdopen(fd, "wb") as file:
-                file.write(data)
-                file.flush()
-                os.fsync(file.fileno())
-            temp.replace(self.path)
-        except OSError:
-            temp.unlink(missing_ok=True)
-            raise
-        _fsync_dir(directory)
-
     def _remove_leftovers(self) -> None:
-        # Temp files of a writer killed before its rename; never the token file.
-        for leftover in self.path.parent.glob(f"{_TEMP_PREFIX}*.tmp"):
-            leftover.unlink(missing_ok=True)
-
-
-def _fsync_dir(directory: Path) -> None:
-    # The rename is durable only once the directory entry is on disk.
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+        remove_leftovers(self.path.parent, temp_prefix(self.path))

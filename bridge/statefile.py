@@ -1,0 +1,52 @@
+"""Files in STATE_DIR: replaced atomically (0600 temp, fsync, rename); leftovers."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+_SUFFIX = ".tmp"
+
+
+def temp_prefix(path: Path) -> str:
+    """The name prefix of `path`'s temp files: ".<stem>." (e.g. ".meter.")."""
+    return f".{path.stem}."
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Replace `path` with `data`: readers see the old file or the new one, whole.
+
+    Raises:
+        OSError: the directory or file could not be written; `path` is unchanged.
+    """
+    directory = path.parent
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    # mkstemp creates the file 0600 in the same directory, so rename is atomic.
+    fd, name = tempfile.mkstemp(prefix=temp_prefix(path), suffix=_SUFFIX, dir=directory)
+    temp = Path(name)
+    try:
+        with os.fdopen(fd, "wb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        temp.replace(path)
+    except OSError:
+        temp.unlink(missing_ok=True)
+        raise
+    _fsync_dir(directory)
+
+
+def remove_leftovers(directory: Path, prefix: str) -> None:
+    """Delete temp files of a writer killed before its rename; never the file itself."""
+    for leftover in directory.glob(f"{prefix}*{_SUFFIX}"):
+        leftover.unlink(missing_ok=True)
+
+
+def _fsync_dir(directory: Path) -> None:
+    # The rename is durable only once the directory entry is on disk.
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
