@@ -13,6 +13,10 @@ of the current minute `end`, so it holds complete minutes only:
   much earlier and the surplus buckets are dropped by position; a last minute whose
   wall time is ambiguous is not named at all (until = now), and the bucket in progress
   is dropped likewise.
+- `backfill` (only for a meter that is behind): when the minute the meter has counted
+  through is older than `end - 1440 min`, MIN buckets in 60-minute groups from that
+  minute, whole hours up to the `minutes` series (or at most BACKFILL_HOURS), so a
+  long outage is caught up over a few cycles, each still one request.
 - `today`, `this_week` (Monday), `this_month`, `this_year` (calendar): one SUM from
   the period's local midnight to `end`, over DAY, DAY, MON and YR buckets; 23- and
   25-hour days come out right because the buckets follow local midnights.
@@ -32,6 +36,9 @@ from bridge.errors import FlumeProtocolError
 from bridge.models import Point
 
 MINUTE = timedelta(minutes=1)
+HOUR = timedelta(hours=1)
+MAX_MINUTES = 1440  # the longest `minutes` series
+BACKFILL_HOURS = 744  # 31 days per batch: one month's outage in one request
 GROUP = 60  # minutes per bucket of the long trailing windows (Flume allows <= 100)
 TRAILING = (  # request_id, minutes back from `end`, minutes per bucket
     ("last_60_min", 60, GROUP),
@@ -60,22 +67,32 @@ class Window:
     step: int = 0
 
 
-def usage_windows(now: datetime, tz: str, *, minutes: int = 15) -> tuple[Window, ...]:
+def usage_windows(
+    now: datetime,
+    tz: str,
+    *,
+    minutes: int = 15,
+    counted_through: datetime | None = None,
+) -> tuple[Window, ...]:
     """Every window of the batched usage query at `now` in the zone `tz`.
 
     Args:
         now: the current instant (aware).
         tz: the location's IANA zone.
         minutes: how many complete minutes the `minutes` series holds (1..1440).
+        counted_through: the minute the meter has counted up to (aware, whole
+            minute); the `minutes` series reaches back to it (up to 1440 minutes)
+            and a `backfill` window covers what lies before that.
     """
     if now.utcoffset() is None:
         raise ValueError(f"now must be timezone-aware, got {now.isoformat()}")
-    if not 1 <= minutes <= 1440:
-        raise ValueError(f"minutes must be 1..1440, got {minutes}")
+    if not 1 <= minutes <= MAX_MINUTES:
+        raise ValueError(f"minutes must be 1..{MAX_MINUTES}, got {minutes}")
+    _check_minute(counted_through)
     zone = ZoneInfo(tz)
     end = now.astimezone(UTC).replace(second=0, microsecond=0)
     today = end.astimezone(zone).date()
-    trailing = (("minutes", minutes, 1), *TRAILING)
+    trailing = (("minutes", _reach(minutes, end, counted_through), 1), *TRAILING)
     return (
         *(
             _trailing(name, end - n * MINUTE, end, zone, step)
@@ -85,6 +102,7 @@ def usage_windows(now: datetime, tz: str, *, minutes: int = 15) -> tuple[Window,
             _calendar(name, bucket, first(today), end, zone)
             for name, bucket, first in CALENDAR
         ),
+        *_backfill(counted_through, end, zone),
     )
 
 
@@ -131,6 +149,42 @@ def buckets(window: Window, points: Sequence[Point]) -> list[tuple[datetime, flo
         if window.start <= start < window.end:
             found.append((start, point.value))
     return found
+
+
+def _check_minute(counted_through: datetime | None) -> None:
+    if counted_through is None:
+        return
+    if counted_through.utcoffset() is None:
+        raise ValueError(
+            f"counted_through must be timezone-aware, got {counted_through}"
+        )
+    if counted_through.second or counted_through.microsecond:
+        raise ValueError(
+            f"counted_through must be a whole minute, got {counted_through}"
+        )
+
+
+def _reach(minutes: int, end: datetime, counted_through: datetime | None) -> int:
+    """The `minutes` series' length: back to `counted_through`, within 1440."""
+    if counted_through is None:
+        return minutes
+    behind = (end - counted_through) // MINUTE
+    return min(MAX_MINUTES, max(minutes, behind))
+
+
+def _backfill(
+    counted_through: datetime | None, end: datetime, zone: ZoneInfo
+) -> tuple[Window, ...]:
+    """Whole hours from `counted_through` up to the `minutes` series, if behind."""
+    if counted_through is None:
+        return ()
+    missing = end - MAX_MINUTES * MINUTE - counted_through
+    if missing <= timedelta(0):
+        return ()
+    # Rounded up: the last hour may overlap the minutes series, never leave a gap.
+    hours = min(BACKFILL_HOURS, -(-missing // HOUR))
+    start = counted_through.astimezone(UTC)
+    return (_trailing("backfill", start, start + hours * HOUR, zone, GROUP),)
 
 
 def _trailing(

@@ -12,7 +12,14 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from bridge.errors import FlumeProtocolError
-from bridge.flume.windows import Window, buckets, queries, usage_windows, value
+from bridge.flume.windows import (
+    BACKFILL_HOURS,
+    Window,
+    buckets,
+    queries,
+    usage_windows,
+    value,
+)
 from bridge.models import Point
 
 LA = "America/Los_Angeles"
@@ -248,3 +255,148 @@ def test_every_query_names_exactly_its_window(moment: tuple[datetime, str]) -> N
         assert window.start - window.first_bucket <= 2 * HOUR
         if "until_datetime" in query:
             assert fold0(query["until_datetime"], tz) == end - MINUTE
+
+
+def behind(now: datetime, minutes: int) -> datetime:
+    """The meter's `through`, `minutes` before the start of now's minute."""
+    return now.replace(second=0, microsecond=0) - minutes * MINUTE
+
+
+NOW = utc(2026, 3, 10, 18, 30, 15)
+
+
+def by_id_counted(
+    now: datetime, counted: datetime, tz: str = LA, minutes: int = 15
+) -> dict[str, Window]:
+    windows = usage_windows(now, tz, minutes=minutes, counted_through=counted)
+    return {w.request_id: w for w in windows}
+
+
+@pytest.mark.parametrize(
+    ("back", "length"), [(-5, 15), (0, 15), (5, 15), (15, 15), (100, 100), (1440, 1440)]
+)
+def test_the_minutes_series_reaches_back_to_the_counted_minute(
+    back: int, length: int
+) -> None:
+    """The series holds max(minutes, minutes since counted_through), no backfill yet."""
+    windows = by_id_counted(NOW, behind(NOW, back))
+    assert windows["minutes"].end - windows["minutes"].start == length * MINUTE
+    assert "backfill" not in windows
+
+
+@pytest.mark.parametrize(("back", "hours"), [(1441, 1), (1500, 1), (1501, 2)])
+def test_a_meter_a_day_behind_gets_whole_hours_up_to_the_series(
+    back: int, hours: int
+) -> None:
+    """Beyond 1440 minutes, `backfill` covers whole hours from the counted minute.
+
+    Its last hour may overlap the 1440-minute series, so no minute falls between.
+    """
+    counted = behind(NOW, back)
+    windows = by_id_counted(NOW, counted)
+    fill, series = windows["backfill"], windows["minutes"]
+    assert (fill.start, fill.end) == (counted, counted + hours * HOUR)
+    assert series.end - series.start == 1440 * MINUTE
+    assert fill.start < series.start <= fill.end < series.start + HOUR
+    assert fill.query["since_datetime"] == fill.start.astimezone(ZoneInfo(LA)).strftime(
+        "%Y-%m-%d %H:%M:%S"
+    )
+    assert (fill.query["bucket"], fill.query["group_multiplier"]) == ("MIN", 60)
+    assert (fill.first_bucket, fill.step) == (fill.start, 60)
+    assert list(windows)[-1] == "backfill"  # the other windows keep their places
+
+
+def test_a_long_outage_is_caught_up_31_days_per_batch() -> None:
+    """Sixty days behind, one batch back-fills 744 hours from the counted minute."""
+    counted = behind(NOW, 60 * 1440 + 7)
+    fill = by_id_counted(NOW, counted)["backfill"]
+    assert fill.end - fill.start == BACKFILL_HOURS * HOUR == timedelta(days=31)
+    assert fill.start == counted
+    wall = (fill.end - MINUTE).astimezone(ZoneInfo(LA)).strftime("%Y-%m-%d %H:%M:%S")
+    assert fill.query["until_datetime"] == wall
+    points = [Point(None, 1.0)] * (BACKFILL_HOURS + 1)  # one more than asked for
+    assert len(buckets(fill, points)) == BACKFILL_HOURS
+
+
+def test_counted_through_in_the_repeated_hour_drops_the_first_occurrence() -> None:
+    """Counted through the second 01:20 PST, backfill asks from the first 01:20.
+
+    Flume reads the wall time as its first occurrence, an hour earlier: that hour is
+    one whole group, dropped by position, and the rest are placed by their labels.
+    """
+    counted = utc(2026, 11, 1, 9, 20, 0)  # 01:20 PST, the second one
+    fill = by_id_counted(counted + 2 * timedelta(days=1), counted)["backfill"]
+    assert fill.query["since_datetime"] == "2026-11-01 01:20:00"
+    assert (fill.first_bucket, fill.step) == (counted - HOUR, 60)
+    labels = ["2026-11-01 01:20:00", "2026-11-01 01:20:00", "2026-11-01 02:20:00"]
+    points = [Point(label, float(k)) for k, label in enumerate(labels)]
+    assert buckets(fill, points) == [(counted, 1.0), (counted + HOUR, 2.0)]
+
+
+def test_counted_through_in_the_first_occurrence_needs_no_surplus() -> None:
+    """Counted through the first 01:20 (PDT), backfill starts right there."""
+    counted = utc(2026, 11, 1, 8, 20, 0)
+    fill = by_id_counted(counted + 2 * timedelta(days=1), counted)["backfill"]
+    assert (fill.first_bucket, fill.step) == (counted, 60)
+
+
+def test_a_half_hour_fall_back_backfills_in_half_hours() -> None:
+    """On Lord Howe, counted through the second 01:40, groups are 30 minutes long."""
+    counted = utc(2026, 4, 4, 15, 10, 0)  # 01:40 +10:30, the second one
+    now = counted + timedelta(days=3)
+    fill = by_id_counted(now, counted, "Australia/Lord_Howe")["backfill"]
+    assert fill.query["since_datetime"] == "2026-04-05 01:40:00"
+    assert fill.query["group_multiplier"] == 30
+    assert fill.first_bucket == counted - timedelta(minutes=30)
+    count = (fill.end - fill.first_bucket) // (30 * MINUTE)
+    found = buckets(fill, [Point(None, 0.5)] * count)
+    assert [start for start, _ in found] == [
+        counted + k * 30 * MINUTE for k in range(count - 1)
+    ]
+    assert fill.end - fill.start == 48 * HOUR
+
+
+def test_counted_through_must_be_an_aware_whole_minute() -> None:
+    """A naive or mid-minute `counted_through` is a programming error."""
+    naive = datetime(2026, 3, 10, 18, 0)  # noqa: DTZ001 (the point)
+    for counted, reason in ((naive, "aware"), (NOW, "whole minute")):
+        with pytest.raises(ValueError, match=reason):
+            usage_windows(NOW, LA, counted_through=counted)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True, database=None)
+@given(moment=moments(), back=st.integers(-10, 50 * 1440), short=st.integers(1, 60))
+@example(
+    moment=(utc(2026, 4, 4, 16, 10, 0), "Australia/Lord_Howe"), back=1500, short=15
+)
+@example(moment=(utc(2026, 11, 3, 9, 30, 0), LA), back=2890, short=15)
+def test_the_meter_windows_hold_every_minute_since_counted_through(
+    moment: tuple[datetime, str], back: int, short: int
+) -> None:
+    """`backfill` then `minutes` tile [counted_through, end) in whole buckets.
+
+    Unless the 31-day cap cuts the back-fill short, no minute lies between them.
+    """
+    now, tz = moment
+    counted = behind(now, back)
+    windows = by_id_counted(now, counted, tz, short)
+    series = windows["minutes"]
+    assert series.start == min(
+        series.end - short * MINUTE, max(counted, series.end - 1440 * MINUTE)
+    )
+    fill = windows.get("backfill")
+    if fill is None:
+        assert counted >= series.end - 1440 * MINUTE
+        return
+    step = fill.step * MINUTE
+    assert fold0(fill.query["since_datetime"], tz) == fill.first_bucket
+    assert 60 % fill.step == 0
+    assert (fill.start - fill.first_bucket) % step == timedelta(0)
+    assert fill.start - fill.first_bucket <= HOUR  # a repeated hour at most
+    assert fill.start == counted
+    assert (fill.end - fill.start) % HOUR == timedelta(0)
+    if "until_datetime" in fill.query:
+        assert fold0(fill.query["until_datetime"], tz) == fill.end - MINUTE
+    assert fill.end - fill.start <= BACKFILL_HOURS * HOUR
+    if fill.end - fill.start < BACKFILL_HOURS * HOUR:
+        assert fill.start < series.start <= fill.end < series.start + HOUR
