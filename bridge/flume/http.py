@@ -32,6 +32,7 @@ from bridge.errors import (
     FlumeUnavailableError,
 )
 from bridge.flume.schema import Envelope, parse
+from bridge.flume.serverclock import ServerClock
 
 log = logging.getLogger(__name__)
 
@@ -135,12 +136,14 @@ class FlumeHttp:
         budget: Budget,
         *,
         clock: Callable[[], float] = time.monotonic,
+        server_clock: ServerClock | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._session = session
         self._timeout = timeout
         self._budget = budget
         self._clock = clock
+        self._server_clock = server_clock
 
     def request(
         self,
@@ -194,6 +197,8 @@ class FlumeHttp:
                 headers=headers,
                 timeout=self._timeout,
             )
+            if self._server_clock is not None:
+                self._server_clock.observe(response.headers.get("Date"))
             # Read the whole body here so that a truncated one fails inside the try.
             _ = response.content
         except requests.RequestException as error:
