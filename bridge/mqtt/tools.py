@@ -1,14 +1,24 @@
-"""One-shot broker jobs for the command line: the `check` probe and the purge."""
+"""Broker jobs for the command line: the `check` probe, the purge, the demo's watch."""
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 from bridge.config import Settings
 from bridge.errors import MqttError
-from bridge.mqtt.connection import Connection, Failed, Received, Subscribed
+from bridge.mqtt.connection import (
+    Connected,
+    Connection,
+    Event,
+    Failed,
+    Received,
+    Subscribed,
+)
 from bridge.mqtt.publisher import delivered
+
+WATCH_POLL = 0.1  # seconds between looks at the stop event
 
 
 def describe(settings: Settings) -> str:
@@ -116,3 +126,59 @@ def collect_retained(
 
 def _owned(event: Received, is_owned: Callable[[str], bool]) -> bool:
     return event.retained and bool(event.payload) and is_owned(event.topic)
+
+
+def watch(  # noqa: PLR0913  # keywords only after the four the demo always passes
+    settings: Settings,
+    filters: Sequence[str],
+    on_message: Callable[[str, bytes], None],
+    stop: threading.Event,
+    *,
+    ready: threading.Event | None = None,
+    replayed: bool = False,
+    timeout: float = 10.0,
+) -> None:
+    """Call `on_message(topic, payload)` for each message under `filters` until `stop`.
+
+    Args:
+        settings: the broker to watch; a client id of its own (`-watch`) keeps a bridge
+            with the same settings connected.
+        filters: the subscription's topic filters.
+        on_message: called in this thread, in the order the broker sent them.
+        stop: set it (from any thread) to disconnect and return.
+        ready: set once the broker acknowledged the subscription, so that what is
+            published from then on is seen.
+        replayed: whether to pass on the retained messages the broker replays on
+            subscribing too, or only what is published from now on.
+        timeout: seconds to wait for the first connection.
+
+    Raises:
+        MqttAuthError: the broker refused the credentials or a certificate.
+        MqttError: the broker could not be reached.
+    """
+    connection = Connection(settings, f"{settings.mqtt_client_id}-watch", quiet=True)
+    connection.start()
+    try:
+        connection.wait_connected(timeout, retry=False)
+        while not stop.is_set():
+            for event in connection.poll(WATCH_POLL):
+                _watched(connection, filters, event, on_message, ready, replayed)
+    finally:
+        connection.stop()
+
+
+def _watched(
+    connection: Connection,
+    filters: Sequence[str],
+    event: Event,
+    on_message: Callable[[str, bytes], None],
+    ready: threading.Event | None,
+    replayed: bool,
+) -> None:
+    if isinstance(event, Connected):
+        # A clean session each time: a reconnect must subscribe again.
+        connection.subscribe(filters)
+    elif isinstance(event, Subscribed) and ready is not None:
+        ready.set()
+    elif isinstance(event, Received) and (replayed or not event.retained):
+        on_message(event.topic, event.payload)
