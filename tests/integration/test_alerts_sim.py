@@ -28,7 +28,7 @@ def wire() -> Iterator[WiringFactory]:
 
 
 def first_high_flow(sim_factory: SimFactory) -> datetime:
-    """When the first High Flow Alert after START fires (from a simulator 30 days on)."""
+    """When the first High Flow Alert after START fires (asked of a later simulator)."""
     probe = sim_factory(clock=SimClock(START + timedelta(days=30), speed=0.0))
     return min(
         datetime.fromisoformat(str(a["triggered_datetime"]))
