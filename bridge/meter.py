@@ -1,0 +1,216 @@
+"""The lifetime counter: each settled minute counted exactly once, kept in STATE_DIR.
+
+Per device the meter holds `since` (the minute it was first seen), `through` (the end
+of the newest counted minute) and the gallons in between. A cycle hands it the spans
+of Flume's answer (minute and hourly buckets, in any order, overlapping, read again);
+it adds, from `through`, the contiguous spans that ended at least `lag` minutes ago,
+so a minute whose data may still arrive is left for a later cycle, and a minute read
+twice is counted once. The file is replaced atomically before `count` returns: a
+state published afterwards is never ahead of what a restart would load.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from bridge.errors import FlumeProtocolError
+from bridge.statefile import remove_leftovers, temp_prefix, write_atomic
+
+log = logging.getLogger(__name__)
+
+LAG_MINUTES = (
+    3  # a minute counts once it ended this long ago (DESIGN's example: 12:34 -> 12:31)
+)
+METER_FILE = "meter.json"
+FORMAT = 1
+MINUTE = timedelta(minutes=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """A device's lifetime count."""
+
+    gallons: float  # water counted from `since` to `through`
+    since: datetime  # aware UTC, start of the minute the device was first seen
+    through: datetime  # aware UTC, end of the newest counted minute
+
+
+Span = tuple[datetime, int, float]  # (UTC start, minutes, gallons)
+
+
+class Meter:
+    """Lifetime counters of every device, persisted in STATE_DIR/meter.json."""
+
+    def __init__(self, state_dir: Path, *, lag: int = LAG_MINUTES) -> None:
+        self.path = state_dir / METER_FILE
+        self._lag = lag * MINUTE
+        self._failing = False  # the last save failed: later failures log at DEBUG
+        self._readings = self._load()
+
+    def reading(self, device_id: str) -> Reading | None:
+        """The device's count, or None before its first sight."""
+        return self._readings.get(device_id)
+
+    def begin(self, device_id: str, minute: datetime) -> Reading:
+        """Start counting a new device from the minute holding `minute`."""
+        known = self._readings.get(device_id)
+        if known is not None:
+            return known
+        start = _floor(minute)
+        return self._store(device_id, Reading(0.0, start, start))
+
+    def horizon(self, end: datetime) -> datetime:
+        """The newest minute end that counts at `end`: `lag` minutes before it."""
+        return _floor(end) - self._lag
+
+    def count(
+        self, device_id: str, spans: Iterable[Span], horizon: datetime
+    ) -> Reading:
+        """Add the spans that continue the count up to `horizon`; persist, then return.
+
+        Raises:
+            FlumeProtocolError: a span holds negative, infinite or NaN gallons
+                (nothing is counted).
+            ValueError: the device was never begun, or a span is shorter than a minute.
+        """
+        reading = self._readings.get(device_id)
+        if reading is None:
+            raise ValueError(f"device {device_id} is not counted yet: begin() it first")
+        through, added = _advance(reading.through, _checked(spans), horizon)
+        if through == reading.through:
+            return reading
+        return self._store(
+            device_id, Reading(reading.gallons + added, reading.since, through)
+        )
+
+    def _store(self, device_id: str, reading: Reading) -> Reading:
+        self._readings[device_id] = reading
+        self._save()
+        return reading
+
+    def _save(self) -> None:
+        try:
+            write_atomic(self.path, _dump(self._readings))
+        except OSError as error:
+            report = log.debug if self._failing else log.warning
+            report(
+                "could not save the meter in %s (%s); counting on in memory",
+                self.path.parent,
+                error.strerror or type(error).__name__,
+            )
+            self._failing = True
+            return
+        if self._failing:
+            log.info("saved the meter in %s again", self.path.parent)
+        self._failing = False
+
+    def _load(self) -> dict[str, Reading]:
+        remove_leftovers(self.path.parent, temp_prefix(self.path))
+        try:
+            return _parse(self.path.read_bytes())
+        except (FileNotFoundError, NotADirectoryError):
+            return {}
+        except (OSError, ValueError, TypeError, OverflowError, RecursionError) as error:
+            self._set_aside(error)
+            return {}
+
+    def _set_aside(self, error: Exception) -> None:
+        aside = self.path.with_name(METER_FILE + ".corrupt")
+        try:
+            self.path.replace(aside)
+            kept = f"kept it as {aside.name}"
+        except OSError as move_error:
+            kept = f"could not move it aside: {move_error.strerror}"
+        log.error(
+            "the meter file %s is unreadable (%s); %s and counting afresh",
+            self.path,
+            error,
+            kept,
+        )
+
+
+def _floor(moment: datetime) -> datetime:
+    if moment.utcoffset() is None:
+        raise ValueError(f"expected an aware time, got {moment.isoformat()}")
+    return moment.astimezone(UTC).replace(second=0, microsecond=0)
+
+
+def _checked(spans: Iterable[Span]) -> list[Span]:
+    """The spans sorted by start, once every one is known to be sound."""
+    found = list(spans)
+    for start, minutes, gallons in found:
+        if not (math.isfinite(gallons) and gallons >= 0):
+            raise FlumeProtocolError(
+                f"{gallons!r} gallons in {minutes} min from {start.isoformat()}"
+            )
+        if minutes < 1:
+            raise ValueError(f"a span of {minutes} minutes from {start.isoformat()}")
+    return sorted(found, key=lambda span: (span[0], span[1]))
+
+
+def _advance(
+    through: datetime, spans: list[Span], horizon: datetime
+) -> tuple[datetime, float]:
+    """The furthest end reachable from `through` and the gallons on the way.
+
+    Only spans that end by `horizon` are taken; `spans` come sorted by start.
+    """
+    # Every span ending at a start is seen before that start, so one pass suffices.
+    reached = {through: 0.0}
+    for start, minutes, gallons in spans:
+        end = start + minutes * MINUTE
+        if start in reached and end <= horizon and end not in reached:
+            reached[end] = reached[start] + gallons
+    last = max(reached)
+    return last, reached[last]
+
+
+def _dump(readings: dict[str, Reading]) -> bytes:
+    devices = {
+        device_id: {
+            "since": reading.since.isoformat(),
+            "through": reading.through.isoformat(),
+            "gallons": reading.gallons,
+        }
+        for device_id, reading in sorted(readings.items())
+    }
+    document = {"format": FORMAT, "devices": devices}
+    return json.dumps(document, indent=2).encode() + b"\n"
+
+
+def _parse(data: bytes) -> dict[str, Reading]:
+    """The readings of a meter file; ValueError or TypeError if it is not one."""
+    document = json.loads(data)
+    if not isinstance(document, dict) or document.get("format") != FORMAT:
+        raise ValueError(f"not a meter file of format {FORMAT}")
+    devices = document.get("devices")
+    if not isinstance(devices, dict):
+        raise TypeError("no devices")
+    return {str(device_id): _reading(item) for device_id, item in devices.items()}
+
+
+def _reading(item: object) -> Reading:
+    if not isinstance(item, dict):
+        raise TypeError("a device entry is not an object")
+    since, through = _minute(item.get("since")), _minute(item.get("through"))
+    gallons = item.get("gallons")
+    if isinstance(gallons, bool) or not isinstance(gallons, int | float):
+        raise TypeError(f"gallons {gallons!r} is not a number")
+    if not (math.isfinite(gallons) and gallons >= 0 and since <= through):
+        raise ValueError(f"an impossible reading: {item!r}")
+    return Reading(float(gallons), since, through)
+
+
+def _minute(text: object) -> datetime:
+    if not isinstance(text, str):
+        raise TypeError(f"{text!r} is not a time")
+    moment = datetime.fromisoformat(text)
+    if moment.utcoffset() is None or _floor(moment) != moment:
+        raise ValueError(f"{text!r} is not an aware whole minute")
+    return moment.astimezone(UTC)
