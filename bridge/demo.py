@@ -1,0 +1,360 @@
+"""`make demo`: the bridge on its simulator, a broker for it, and what it publishes."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final, TextIO
+
+from bridge.config import Settings, load_settings
+from bridge.demolines import Lines
+from bridge.errors import ConfigError, MqttError
+from bridge.mqtt import probe
+from bridge.mqtt.tools import watch
+
+EXIT_FAILURE: Final = 1
+EXIT_CONFIG: Final = 78
+LOOPBACK: Final = "127.0.0.1"
+PROBE_TIMEOUT: Final = 3.0  # a newcomer's broker answers at once, or not at all
+START_TIMEOUT: Final = 10.0
+STOP_TIMEOUT: Final = 10.0
+OFFLINE_GRACE: Final = (
+    1.0  # seconds for the bridge's last `offline` to reach the screen
+)
+BRIDGE: Final = (
+    sys.executable, "-m", "bridge", "--log-level", "WARNING", "run", "--demo",
+)  # fmt: skip
+# The demo's own broker: loopback only, anyone may connect, nothing kept on disk.
+MOSQUITTO_CONF: Final = """\
+listener {port} 127.0.0.1
+allow_anonymous true
+persistence false
+log_dest stderr
+log_type error
+log_type warning
+"""
+NO_BROKER: Final = (
+    "no MQTT broker answers on {address} and mosquitto is not installed: install it "
+    "with `sudo apt install mosquitto` (or set MQTT_HOST and MQTT_PORT to a broker)"
+)
+
+
+def say(out: TextIO, line: str) -> None:
+    """Write one line at once: the demo is watched live."""
+    out.write(line + "\n")
+    out.flush()
+
+
+class DemoError(Exception):
+    """The demo cannot go on; the message is the one line to print."""
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """The broker the bridge publishes to, and how to start the bridge for it."""
+
+    settings: Settings  # the watcher's connection
+    env: Mapping[str, str]  # the bridge's environment
+    cwd: Path  # the bridge's working directory, where it looks for `.env`
+    private: bool  # a mosquitto of our own
+
+
+def find_mosquitto() -> str | None:
+    """The broker binary: Debian installs it in /usr/sbin, often not on PATH."""
+    found = shutil.which("mosquitto")
+    fallback = Path("/usr/sbin/mosquitto")
+    return found or (str(fallback) if fallback.exists() else None)
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on (the kernel's pick)."""
+    with socket.socket() as sock:
+        sock.bind((LOOPBACK, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def answers(settings: Settings) -> bool:
+    """Whether a broker on MQTT_HOST:MQTT_PORT accepts our connection."""
+    try:
+        probe(settings, timeout=PROBE_TIMEOUT)
+    except MqttError:  # unreachable, or it refused the login: not one we can use
+        return False
+    return True
+
+
+def end(process: subprocess.Popen[bytes], timeout: float = STOP_TIMEOUT) -> int:
+    """Stop a child (SIGTERM, then SIGKILL) and reap it; return its exit status."""
+    if process.poll() is None:
+        process.terminate()
+    try:
+        return process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        return process.wait()
+
+
+@contextmanager
+def private_broker(binary: str, directory: Path) -> Iterator[int]:
+    """Run mosquitto on a free loopback port until the block ends; yield the port."""
+    port = free_port()
+    config, log = directory / "mosquitto.conf", directory / "mosquitto.log"
+    config.write_text(MOSQUITTO_CONF.format(port=port))
+    with log.open("wb") as sink:
+        # A session of its own: the terminal's Ctrl-C is ours to pass on, in order.
+        process = subprocess.Popen(  # noqa: S603  # mosquitto, with our own config
+            [binary, "-c", str(config)],
+            stdin=subprocess.DEVNULL, stdout=sink, stderr=sink, start_new_session=True,
+        )  # fmt: skip
+    try:
+        wait_listening(process, port, log)
+        yield port
+    finally:
+        end(process)
+
+
+def wait_listening(process: subprocess.Popen[bytes], port: int, log: Path) -> None:
+    """Block until the broker accepts TCP connections on `port`.
+
+    Raises:
+        DemoError: it exited first, or was not ready within START_TIMEOUT.
+    """
+    deadline = time.monotonic() + START_TIMEOUT
+    while process.poll() is None and time.monotonic() < deadline:
+        try:
+            with socket.create_connection((LOOPBACK, port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    said = log.read_text(errors="replace").strip().splitlines()
+    raise DemoError(f"mosquitto did not start: {said[-1] if said else 'no answer'}")
+
+
+def demo_client_id() -> str:
+    """A client id of the demo's own, so that a real bridge stays connected."""
+    return f"flume-mqtt-demo-{os.getpid()}"
+
+
+def shared_target(settings: Settings, scratch: Path) -> Target:
+    """The configured broker, with the user's settings (login, TLS, base topic)."""
+    client_id = demo_client_id()
+    env = {name: value for name, value in os.environ.items() if name != "NOTIFY_SOCKET"}
+    env |= {
+        "MQTT_HOST": settings.mqtt_host,
+        "MQTT_PORT": str(settings.mqtt_port),
+        "MQTT_CLIENT_ID": client_id,
+        "STATE_DIR": str(scratch / "state"),
+    }
+    watcher = settings.model_copy(update={"mqtt_client_id": client_id})
+    return Target(watcher, env, Path.cwd(), private=False)
+
+
+def private_target(port: int, scratch: Path) -> Target:
+    """Our own broker: anonymous and plain, so no MQTT or HA setting of the user's.
+
+    The bridge runs in `scratch`, away from a `.env` that would point it elsewhere.
+    """
+    client_id = demo_client_id()
+    dropped = ("MQTT_", "HA_", "CREDENTIALS_DIRECTORY", "NOTIFY_SOCKET")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(dropped)}
+    env |= {
+        "MQTT_HOST": LOOPBACK,
+        "MQTT_PORT": str(port),
+        "MQTT_CLIENT_ID": client_id,
+        "STATE_DIR": str(scratch / "state"),
+    }
+    watcher = Settings(mqtt_host=LOOPBACK, mqtt_port=port, mqtt_client_id=client_id)
+    return Target(watcher, env, scratch, private=True)
+
+
+def choose_target(
+    settings: Settings, stack: ExitStack, scratch: Path, mosquitto: str | None
+) -> Target:
+    """The configured broker when it answers, else a private mosquitto.
+
+    Raises:
+        DemoError: neither is there.
+    """
+    if answers(settings):
+        return shared_target(settings, scratch)
+    if mosquitto is None:
+        address = f"{settings.mqtt_host}:{settings.mqtt_port}"
+        raise DemoError(NO_BROKER.format(address=address))
+    port = stack.enter_context(private_broker(mosquitto, scratch))
+    return private_target(port, scratch)
+
+
+def intro(target: Target) -> str:
+    """The first line: what runs, where it publishes, how to look, how to stop."""
+    host, port = target.settings.mqtt_host, target.settings.mqtt_port
+    where = f"{host}:{port}"
+    broker = f"a private mosquitto on {where}" if target.private else where
+    topic = target.settings.mqtt_base_topic
+    return (
+        f"flume-mqtt demo: the bridge polls its built-in Flume simulator and publishes "
+        f"to {broker}; to subscribe yourself: mosquitto_sub -h {host} -p {port} "
+        f"-t '{topic}/#' -v; Ctrl-C stops."
+    )
+
+
+class Watcher:
+    """The watch loop in a thread of its own, printing the bridge's messages."""
+
+    def __init__(self, settings: Settings, out: TextIO) -> None:
+        self.settings = settings
+        self.lines = Lines(settings)
+        self.out = out
+        self.offline = threading.Event()  # the bridge said goodbye
+        self.error: MqttError | None = None
+        self._ready = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="demo-watch")
+
+    def start(self) -> None:
+        """Subscribe before the bridge starts, so that its first message shows.
+
+        Raises:
+            DemoError: the broker did not take the subscription.
+        """
+        self._thread.start()
+        self._ready.wait(START_TIMEOUT)
+        if self.error is not None or not self._thread.is_alive():
+            self.close(0)
+            raise DemoError(f"cannot watch the broker: {self.error or 'no answer'}")
+
+    def close(self, grace: float = OFFLINE_GRACE) -> None:
+        """Wait up to `grace` seconds for the bridge's `offline`, then disconnect."""
+        self.offline.wait(grace)
+        self._stop.set()
+        self._thread.join()
+
+    def show(self, topic: str, payload: bytes) -> None:
+        """Print one message's line, with the time it arrived."""
+        line = self.lines.line(topic, payload)
+        if line is not None:
+            say(self.out, f"{time.strftime('%H:%M:%S')}  {line}")
+        if topic == f"{self.settings.mqtt_base_topic}/status" and payload == b"offline":
+            self.offline.set()
+
+    def _run(self) -> None:
+        base = self.settings.mqtt_base_topic
+        filters = [f"{base}/#", f"{self.settings.ha_discovery_prefix}/#"]
+        try:
+            watch(self.settings, filters, self.show, self._stop, ready=self._ready)
+        except MqttError as exc:
+            self.error = exc
+
+
+@contextmanager
+def watching(settings: Settings, out: TextIO) -> Iterator[Watcher]:
+    """A started Watcher, closed when the block ends."""
+    watcher = Watcher(settings, out)
+    watcher.start()
+    try:
+        yield watcher
+    finally:
+        watcher.close()
+
+
+@contextmanager
+def bridge_process(
+    command: Sequence[str], target: Target
+) -> Iterator[subprocess.Popen[bytes]]:
+    """The bridge, in a session of its own; SIGTERM when the block ends."""
+    process = subprocess.Popen(  # noqa: S603  # our own bridge (a test's stand-in)
+        list(command), env=dict(target.env), cwd=target.cwd,
+        stdin=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    try:
+        yield process
+    finally:
+        end(process)
+
+
+@contextmanager
+def stopping_on_signals(stop: threading.Event) -> Iterator[None]:
+    """SIGINT and SIGTERM set `stop` (the children are stopped in order, not killed)."""
+    wanted = (signal.SIGINT, signal.SIGTERM)
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in wanted}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def supervise(
+    process: subprocess.Popen[bytes], stop: threading.Event, deadline: float
+) -> int | None:
+    """None at a stop or the deadline; the bridge's exit status if it ended first."""
+    while not stop.wait(0.1):
+        if process.poll() is not None:
+            return process.returncode
+        if time.monotonic() >= deadline:
+            break
+    return None
+
+
+def demo(
+    seconds: float,
+    *,
+    command: Sequence[str] = BRIDGE,
+    find: Callable[[], str | None] = find_mosquitto,
+    out: TextIO | None = None,
+) -> int:
+    """Run the demo for `seconds` (or until SIGINT/SIGTERM); return the exit status."""
+    stop = threading.Event()
+    try:
+        with stopping_on_signals(stop), ExitStack() as stack:
+            deadline = time.monotonic() + seconds
+            settings = load_settings(demo=True)
+            scratch = stack.enter_context(
+                tempfile.TemporaryDirectory(prefix="flume-mqtt-demo-")
+            )
+            target = choose_target(settings, stack, Path(scratch), find())
+            say(out or sys.stdout, intro(target))
+            stack.enter_context(watching(target.settings, out or sys.stdout))
+            process = stack.enter_context(bridge_process(command, target))
+            return stopped(supervise(process, stop, deadline))
+    except ConfigError as exc:
+        say(sys.stderr, f"config error: {exc}")
+        return EXIT_CONFIG
+    except DemoError as exc:
+        say(sys.stderr, f"flume-mqtt demo: {exc}")
+        return EXIT_FAILURE
+
+
+def stopped(code: int | None) -> int:
+    """0 when we stopped the bridge; a bridge that ended by itself is a failure."""
+    if code is None:
+        return 0
+    say(sys.stderr, f"flume-mqtt demo: the bridge stopped by itself (status {code})")
+    return EXIT_FAILURE
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`python -m bridge.demo [--seconds N]`."""
+    parser = argparse.ArgumentParser(prog="python -m bridge.demo", description=__doc__)
+    parser.add_argument(
+        "--seconds",
+        type=float,
+        default=float("inf"),
+        help="stop after this many seconds (default: at Ctrl-C)",
+    )
+    return demo(parser.parse_args(argv).seconds)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
