@@ -6,10 +6,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: demo test lint typecheck pytest venv system-deps install uninstall clean
+.PHONY: demo test lint typecheck pytest venv system-deps demo-deps install uninstall clean
 
-demo: $(STAMP)
-	$(BIN)/python -m bridge.simulator.tour
+# The bridge against its built-in simulator, on the broker at MQTT_HOST:MQTT_PORT or,
+# when none answers, on a private mosquitto of its own (README "Quick start").
+demo: demo-deps $(STAMP)
+	$(BIN)/python -m bridge.demo
 
 test: system-deps $(STAMP) lint typecheck pytest
 
@@ -31,6 +33,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $@
+
+# The demo's private broker; never fatal, since a broker may already answer.
+demo-deps:
+	@command -v mosquitto >/dev/null 2>&1 || test -x /usr/sbin/mosquitto \
+		|| sh .ci/apt-install mosquitto \
+		|| echo "flume-mqtt: continuing: the demo needs a broker on MQTT_HOST:MQTT_PORT" >&2
 
 # The tests start their own brokers from the mosquitto package, TLS certificates
 # are made with openssl at test time, systemd-analyze checks the unit and shellcheck
