@@ -24,9 +24,9 @@ from bridge.statefile import remove_leftovers, temp_prefix, write_atomic
 
 log = logging.getLogger(__name__)
 
-LAG_MINUTES = (
-    3  # a minute counts once it ended this long ago (DESIGN's example: 12:34 -> 12:31)
-)
+# A minute counts once it ended this long ago (DESIGN's example: 12:34 -> 12:31);
+# Flume's data arrives a minute or two late, and a minute read early reads short.
+LAG_MINUTES = 3
 METER_FILE = "meter.json"
 FORMAT = 1
 MINUTE = timedelta(minutes=1)
