@@ -8,6 +8,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final
@@ -15,7 +16,7 @@ from typing import Final
 import requests
 
 import bridge
-from bridge import commands, mqtt
+from bridge import commands, mqtt, runner
 from bridge.config import Settings, load_settings
 from bridge.discovery import MessageBuilder
 from bridge.errors import (
@@ -41,9 +42,6 @@ EXIT_FAILURE: Final = 1
 EXIT_USAGE: Final = 2
 EXIT_CONFIG: Final = 78
 LOG_LEVELS: Final = ("DEBUG", "INFO", "WARNING", "ERROR")
-
-# Commands of DESIGN §2 that later issues implement; until then they refuse honestly.
-PENDING: Final = {"run": "the service"}
 
 Handler = Callable[[argparse.Namespace], int]
 CREDENTIAL_NAMES: Final = (
@@ -99,7 +97,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="logging level (default: $LOG_LEVEL or INFO)",
     )
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
-    _add_pending(commands, "run", "run the bridge service")
+    run = commands.add_parser(
+        "run",
+        help="run the bridge service",
+        description="Poll Flume and publish to MQTT until SIGTERM or SIGINT.",
+    )
+    run.add_argument(
+        "--demo",
+        action="store_true",
+        help="run against the built-in Flume simulator with its demo account",
+    )
+    run.set_defaults(handler=run_service)
     check = commands.add_parser(
         "check",
         help="check configuration, Flume login and broker",
@@ -142,25 +150,21 @@ def _add_discovery(
     discovery.set_defaults(handler=run_discovery)
 
 
-def _add_pending(
-    commands: argparse._SubParsersAction[argparse.ArgumentParser],
-    name: str,
-    summary: str,
-) -> None:
-    sub = commands.add_parser(name, help=summary, description=summary)
-    sub.set_defaults(handler=_pending(name))
-
-
-def _pending(name: str) -> Handler:
-    def refuse(_args: argparse.Namespace) -> int:
-        print(
-            f"flume-mqtt: '{name}' ({PENDING[name]}) is not implemented yet in "
-            f"version {bridge.__version__}; only 'simulate' works so far",
-            file=sys.stderr,
-        )
-        return EXIT_USAGE
-
-    return refuse
+def run_service(args: argparse.Namespace) -> int:
+    """The `run` command: the service, against Flume or (--demo) the simulator."""
+    try:
+        settings = load_settings(args.env_file, demo=args.demo)
+        if args.log_level is None:
+            logging.getLogger().setLevel(settings.log_level)
+        with ExitStack() as stack:
+            if args.demo:
+                settings, login = stack.enter_context(runner.demo(settings))
+            else:
+                login = credentials(settings)
+            runner.serve(settings, login)
+    except BridgeError as error:
+        return _failed(error)
+    return 0
 
 
 def run_check(args: argparse.Namespace) -> int:

@@ -50,6 +50,13 @@ class Credentials:
     username: str
     password: SecretStr
 
+    @classmethod
+    def of(
+        cls, client_id: str, client_secret: str, username: str, password: str
+    ) -> Credentials:
+        """Credentials from plain strings (the simulator's demo account)."""
+        return cls(client_id, SecretStr(client_secret), username, SecretStr(password))
+
 
 def decode_jwt(access_token: str) -> JwtPayload:
     """Return the claims of a JWT without checking its signature (Flume signs it)."""

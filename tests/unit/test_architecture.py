@@ -12,8 +12,9 @@ PACKAGE = Path(__file__).resolve().parents[2] / "bridge"
 
 # Third-party libraries and the only modules allowed to import them.
 THIRD_PARTY = {
-    # cli (and the command bodies it calls) builds the Session it injects
-    "requests": ("bridge.flume", "bridge.cli", "bridge.commands"),
+    # cli (and the command bodies it calls, and runner for `run`) builds the Session
+    # it injects
+    "requests": ("bridge.flume", "bridge.cli", "bridge.commands", "bridge.runner"),
     "paho": ("bridge.mqtt",),
     "schedule": ("bridge.service",),
     "pydantic": ("bridge.config", "bridge.flume"),

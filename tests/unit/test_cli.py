@@ -37,16 +37,15 @@ def test_a_command_is_required(capsys: pytest.CaptureFixture[str]) -> None:
     assert "COMMAND" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("command", ["run"])
-def test_commands_not_built_yet_say_so(
-    command: str, capsys: pytest.CaptureFixture[str]
+def test_run_without_credentials_is_a_configuration_error(
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """A command of a later issue refuses with one line and exit 2, doing nothing."""
-    assert main([command]) == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1
-    assert f"'{command}'" in err
-    assert "not implemented yet" in err
+    """`run` with no Flume credentials names them in one line and exits 78."""
+    assert main(["run"]) == 78
+    assert capsys.readouterr().err == (
+        "config error: FLUME_CLIENT_ID, FLUME_CLIENT_SECRET, FLUME_USERNAME, "
+        "FLUME_PASSWORD: required (or run with --demo)\n"
+    )
 
 
 def test_a_bad_log_level_is_a_configuration_error(

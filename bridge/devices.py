@@ -1,0 +1,161 @@
+"""The board: what the service knows of each device, as states and availability."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bridge.entities import UnitSystem
+from bridge.models import BRIDGE, BridgeState, Device, SensorState
+
+# A sensor is `offline` when its usage has not been read for this many usage
+# intervals (and never sooner than STALE_MIN): one missed poll is not news.
+STALE_INTERVALS = 3
+STALE_MIN = timedelta(minutes=10)
+TOTAL_EXTRA_DECIMALS = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """One answered usage query of a sensor, in gallons (None: not known)."""
+
+    updated_at: datetime  # the windows' end: the start of the current minute
+    windows: Mapping[str, float]  # last_60_min, last_24_hours, today ... in gallons
+    flow_gpm: float | None  # the newest settled minute's gallons
+    total_gallons: float
+    total_since: datetime
+    total_through: datetime
+
+
+@dataclass(slots=True)
+class _Entry:
+    device: Device
+    usage: Usage | None = None
+    leak: bool | None = None
+    high_flow: bool | None = None
+    last_success: datetime | None = None  # our clock: the last answered usage query
+
+
+class Board:
+    """Every device's latest facts, as states in UNITS with METER_OFFSET."""
+
+    def __init__(self, units: UnitSystem, meter_offset: float) -> None:
+        self._units = units
+        self._offset = meter_offset
+        self._entries: dict[str, _Entry] = {}
+
+    def devices(self) -> list[Device]:
+        """The devices being served, in the account's order."""
+        return [entry.device for entry in self._entries.values()]
+
+    def sensors(self) -> list[Device]:
+        """The water sensors being served."""
+        return [device for device in self.devices() if device.is_sensor]
+
+    def replace_devices(self, devices: Iterable[Device]) -> list[str]:
+        """Take a fresh device list; return the ids of devices that left it."""
+        fresh = {device.id: device for device in devices}
+        gone = [device_id for device_id in self._entries if device_id not in fresh]
+        entries = {}
+        for device_id, device in fresh.items():
+            entry = self._entries.get(device_id) or _Entry(device)
+            entry.device = device
+            entries[device_id] = entry
+        self._entries = entries
+        return gone
+
+    def device(self, device_id: str) -> Device | None:
+        """The device with this id, if served."""
+        entry = self._entries.get(device_id)
+        return entry.device if entry else None
+
+    def set_usage(self, device_id: str, usage: Usage, at: datetime) -> None:
+        """Record an answered usage query (at `at`, our clock)."""
+        entry = self._entries[device_id]
+        entry.usage = usage
+        entry.last_success = at
+
+    def set_leak(self, device_id: str, leak: bool) -> None:
+        """Record what leaks/active said."""
+        self._entries[device_id].leak = leak
+
+    def set_high_flow(self, device_id: str, high_flow: bool | None) -> None:
+        """Record whether a high-flow alert is current."""
+        self._entries[device_id].high_flow = high_flow
+
+    def last_success(self) -> dict[str, datetime | None]:
+        """Each sensor's last answered usage query, for diagnostics."""
+        return {
+            device_id: entry.last_success
+            for device_id, entry in self._entries.items()
+            if entry.device.is_sensor
+        }
+
+    def available(self, device_id: str, now: datetime, interval: float) -> bool:
+        """Whether a sensor is `online`: connected, and its usage read lately."""
+        entry = self._entries[device_id]
+        if entry.device.connected is False or entry.last_success is None:
+            return False
+        stale = max(STALE_MIN, timedelta(seconds=STALE_INTERVALS * interval))
+        return now - entry.last_success <= stale
+
+    def state(self, device_id: str, now: datetime) -> SensorState | BridgeState | None:
+        """The state to publish for a device (None for types without one)."""
+        entry = self._entries[device_id]
+        device = entry.device
+        if device.type == BRIDGE:
+            return BridgeState(device.id, device.connected, device.last_seen)
+        if not device.is_sensor:
+            return None
+        return self._sensor_state(entry, now)
+
+    def _sensor_state(self, entry: _Entry, now: datetime) -> SensorState:
+        device, usage, units = entry.device, entry.usage, self._units
+        battery = device.battery_level
+        state = SensorState(
+            device_id=device.id,
+            location=device.location.name if device.location else None,
+            updated_at=usage.updated_at if usage else now,
+            unit=units.volume,
+            flow_unit=units.flow,
+            leak=entry.leak,
+            high_flow=entry.high_flow,
+            low_battery=None if battery is None else battery == "low",
+            battery_level=battery,
+            connected=device.connected,
+            last_seen=device.last_seen,
+        )
+        return state if usage is None else self._with_usage(state, usage)
+
+    def _with_usage(self, state: SensorState, usage: Usage) -> SensorState:
+        volume = self._units.volume_of
+        flow = self._units.flow_of(usage.flow_gpm)
+        windows = usage.windows
+        return dataclasses.replace(
+            state,
+            flow_rate=flow,
+            flowing=None if flow is None else flow > 0,
+            last_60_min=volume(windows.get("last_60_min")),
+            last_24_hours=volume(windows.get("last_24_hours")),
+            today=volume(windows.get("today")),
+            this_week=volume(windows.get("this_week")),
+            this_month=volume(windows.get("this_month")),
+            this_year=volume(windows.get("this_year")),
+            total=self.total(usage.total_gallons),
+            total_since=usage.total_since,
+            total_through=usage.total_through,
+        )
+
+    def total(self, gallons: float) -> float | None:
+        """METER_OFFSET plus the counted water in UNITS; it never falls."""
+        if not math.isfinite(gallons):
+            return None
+        counted = gallons * self._units.per_gallon
+        # Three decimals finer than the other volumes: the counter is exact, and a
+        # subscriber comparing it with a register or with Flume should see that.
+        # Rounding a non-decreasing sum keeps it non-decreasing.
+        decimals = self._units.volume_decimals + TOTAL_EXTRA_DECIMALS
+        return round(self._offset + counted, decimals) + 0.0
