@@ -141,8 +141,9 @@ class Jobs:
             return
         interval = self.plan.usage_interval if self.plan else 60
         online = self.board.available(device_id, now, interval)
-        if self._availability.get(device_id) != online:
-            self._availability[device_id] = online
+        previous = self._availability.get(device_id)
+        self._availability[device_id] = online
+        if previous is not None and previous != online:
             log.info("sensor %s is %s", device_id, "online" if online else "offline")
         self._publish(self._builder.availability_message(device_id, online))
 
