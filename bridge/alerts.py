@@ -48,7 +48,11 @@ def alert_type(alert: UsageAlert) -> str:
 def notification_type(notification: Notification) -> str:
     """The event type of a notification: its rule, else its type bit."""
     by_rule = RULE_TYPES.get(notification.rule or "")
-    return by_rule or NOTIFICATION_TYPES.get(notification.type or 0, OTHER)
+    found = by_rule or NOTIFICATION_TYPES.get(notification.type or 0, OTHER)
+    if found == "bridge_disconnected" and notification.connected:
+        # The heartbeat rule reports reconnections too; `extra.connected` tells.
+        return "bridge_connected"
+    return found
 
 
 @dataclass(frozen=True, slots=True)

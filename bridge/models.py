@@ -87,6 +87,7 @@ class Notification:
     message: str | None = None
     read: bool | None = None
     rule: str | None = None  # `extra.event_rule_name`, e.g. "High Flow Alert"
+    connected: bool | None = None  # `extra.connected` of a heartbeat (type 8)
 
 
 @dataclass(frozen=True, slots=True)

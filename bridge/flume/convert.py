@@ -95,6 +95,11 @@ def _rule(extra: dict[str, object] | None) -> str | None:
     return name if isinstance(name, str) else None
 
 
+def _connected(extra: dict[str, object] | None) -> bool | None:
+    value = (extra or {}).get("connected")
+    return value if isinstance(value, bool) else None
+
+
 def notifications(items: Sequence[object]) -> list[Notification]:
     """Notifications, in the order Flume listed them."""
     return [
@@ -107,6 +112,7 @@ def notifications(items: Sequence[object]) -> list[Notification]:
             message=data.message,
             read=data.read,
             rule=_rule(data.extra),
+            connected=_connected(data.extra),
         )
         for data in parse_all(NotificationData, items, "notifications")
     ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import shutil
@@ -164,6 +165,24 @@ def test_a_usage_alert_and_its_notification_are_one_event(
         (SENSOR, Event("leak", LEAK, None, later))
     ]
     assert book.update([note(901, later)], []) == []
+
+
+@pytest.mark.parametrize(
+    ("connected", "expected"),
+    [
+        (False, "bridge_disconnected"),
+        (True, "bridge_connected"),
+        (None, "bridge_disconnected"),
+    ],
+)
+def test_a_heartbeat_says_which_way_the_bridge_went(
+    connected: bool | None, expected: str
+) -> None:
+    """The heartbeat rule reports reconnections too: extra.connected tells which."""
+    heartbeat = dataclasses.replace(
+        note(1, START, "Bridge Disconnection", kind=8), connected=connected
+    )
+    assert notification_type(heartbeat) == expected
 
 
 def test_different_types_in_one_minute_are_two_events(
