@@ -25,9 +25,16 @@ class TokenStore:
     def __init__(self, state_dir: Path) -> None:
         self.path = state_dir / TOKEN_FILE
 
-    def load(self, identity: Mapping[str, str]) -> Token | None:
-        """Return the saved token of this account and API URL, or None."""
-        self._remove_leftovers()
+    def load(self, identity: Mapping[str, str], *, tidy: bool = True) -> Token | None:
+        """Return the saved token of this account and API URL, or None.
+
+        Args:
+            identity: the API URL, client id and username the token must be for.
+            tidy: remove temp files of a writer killed mid-write; only at a start,
+                never while another process (`discovery`) may be writing one.
+        """
+        if tidy:
+            self._remove_leftovers()
         try:
             text = self.path.read_text(encoding="utf-8")
         except FileNotFoundError:

@@ -145,13 +145,16 @@ class TokenManager:
     def force_refresh(self) -> None:
         """Renew the token now (Flume answered 401 to the current one)."""
         with self._lock:
-            self._renew()
+            if not self._adopt_saved():
+                self._renew()
 
     def _current(self) -> Token:
         with self._lock:
             token = self._token
             if token is None:
                 return self._adopt(self._password_grant())
+            if refresh_due(token, self._now()) and self._adopt_saved():
+                token = self._token or token
             if refresh_due(token, self._now()):
                 try:
                     self._renew()
@@ -163,6 +166,22 @@ class TokenManager:
                     log.log(level, "token refresh postponed: %s", error)
                     self._postponed = True
             return self._token or token
+
+    def _adopt_saved(self) -> bool:
+        """Take a newer token another process (`discovery`) saved; whether it did.
+
+        Refresh tokens are single-use: if `discovery` refreshed beside the running
+        service, ours is spent, and only the saved one renews without a login.
+        """
+        if self._store is None or self._token is None:
+            return False
+        saved = self._store.load(self._identity, tidy=False)
+        ours = self._token.issued_at or self._token.expires_at
+        if saved is None or (saved.issued_at or saved.expires_at) <= ours:
+            return False
+        log.info("using the newer Flume token saved by another process")
+        self._token = saved
+        return True
 
     def _renew(self) -> None:
         token = self._token

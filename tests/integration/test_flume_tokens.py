@@ -254,3 +254,23 @@ def test_an_unverified_user_is_a_credential_error(
     with pytest.raises(FlumeAuthError) as caught:
         wire(sim).tokens.access_token()
     assert caught.value.status == 403
+
+
+def test_a_token_refreshed_by_another_process_is_taken_up(
+    sim_factory: SimFactory, wire: WiringFactory, tmp_path: Path
+) -> None:
+    """When `discovery` refreshed beside the service, the service uses its token."""
+    sim = sim_factory(token_ttl=TTL)
+    service = wire(sim, tmp_path).tokens
+    service.access_token()
+    sim.clock.advance(60)  # the next grant is issued later, so it is newer
+    other = wire(sim, tmp_path).tokens
+    other.force_refresh()  # spends the service's single-use refresh token
+    sim.clock.advance(TTL * 2 / 3 - 30)  # the service's token is due, not the other
+    assert service.access_token() == other.access_token()
+    assert token_calls(sim) == {"200": 2}  # the login and the one refresh
+    sim.clock.advance(60)
+    other.force_refresh()
+    service.force_refresh()  # a 401 here: the saved token, not a spent refresh
+    assert service.access_token() == other.access_token()
+    assert token_calls(sim) == {"200": 3}
