@@ -265,8 +265,10 @@ class Service:
         if since < REFRESH_GAP or not sensors:
             log.info("refresh ignored: the last one was %.0f s ago", since)
             return
-        room = min(len(sensors), self._parts.budget.per_hour - 1)
-        wait = self._parts.budget.available_in(room=room)
+        budget = self._parts.budget
+        # Never more room than a query may ever take: the reserve is for tokens.
+        room = min(len(sensors), budget.per_hour - budget.reserve)
+        wait = budget.available_in(room=room)
         if wait > 0:
             log.info("refresh ignored: the budget has room again in %.0f s", wait)
             return
