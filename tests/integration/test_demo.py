@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -198,3 +199,17 @@ def test_other_programs_messages_are_not_shown() -> None:
     watcher.show("flume/status", b"offline")
     assert out.getvalue().split()[1:] == ["status", "offline"]
     assert watcher.offline.is_set()
+
+
+def test_main_runs_the_real_bridge_on_its_simulator(
+    mosquitto: Broker,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`python -m bridge.demo --seconds N` shows the real bridge's sensor state."""
+    from bridge.demo import main
+
+    monkeypatch.setenv("MQTT_HOST", mosquitto.host)
+    monkeypatch.setenv("MQTT_PORT", str(mosquitto.port))
+    assert main(["--seconds", "8"]) == 0
+    assert re.search(r"  state +Home \d+: flow ", capsys.readouterr().out)
