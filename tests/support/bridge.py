@@ -7,9 +7,10 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import urllib.parse
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from tests.support.mqtt import Seen, Subscriber
 
 ROOT = Path(__file__).resolve().parents[2]
 STOP_TIMEOUT = 10.0
+REFRESH_TRIES = 8  # refresh commands per wait (the bridge ignores one within 5 s)
 
 
 def bridge_env(
@@ -151,3 +153,19 @@ def newest_state(sub: Subscriber, device_id: str, **wanted: Any) -> Any:
 
     found = sub.wait_for(lambda seen: any(matches(s) for s in seen), timeout=30)
     return next(s for s in reversed(found) if matches(s)).json()
+
+
+def refresh_until(sub: Subscriber, done: Callable[[], bool], what: str) -> None:
+    """Send refresh commands until `done()` holds (one within 5 s is ignored)."""
+    for _ in range(REFRESH_TRIES):
+        try:
+            sub.send("flume/command/refresh", b"")
+        except RuntimeError:  # our subscriber is still reconnecting to the broker
+            time.sleep(1)
+            continue
+        try:
+            sub.wait_for(lambda _: done(), timeout=6)
+        except AssertionError:
+            continue
+        return
+    raise AssertionError(f"never: {what}")
