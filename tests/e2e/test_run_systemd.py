@@ -1,0 +1,158 @@
+"""`flume-mqtt run` under a fake systemd: sd_notify datagrams on a real unix socket."""
+
+from __future__ import annotations
+
+import itertools
+import signal
+import socket
+import statistics
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import BrokerFactory
+from tests.support.bridge import BridgeProcess, bridge_env
+from tests.support.broker import Broker
+from tests.support.mqtt import subscriber
+from tests.support.simulator import SimFactory
+
+WATCHDOG_USEC = 2_000_000  # a ping about every second (half the timeout)
+WAIT = 30.0  # for any event of a loaded machine; never an assertion on speed
+STOP_LIMIT = 2.0  # seconds from the signal to the exit code
+
+
+@dataclass
+class Manager:
+    """The service manager's end of NOTIFY_SOCKET: every datagram, timed on arrival."""
+
+    path: Path
+    received: list[tuple[float, str]] = field(default_factory=list)
+    _changed: threading.Condition = field(default_factory=threading.Condition)
+
+    def listen(self, sock: socket.socket, stop: threading.Event) -> None:
+        """Record datagrams until `stop` is set."""
+        sock.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                data = sock.recv(4096)
+            except TimeoutError:
+                continue
+            with self._changed:
+                self.received.append((time.monotonic(), data.decode()))
+                self._changed.notify_all()
+
+    def wait(self, done: Callable[[list[str]], bool], what: str) -> list[str]:
+        """Block until `done(messages)` holds; fail the test after WAIT seconds."""
+        with self._changed:
+            ok = self._changed.wait_for(lambda: done(self.messages()), WAIT)
+            assert ok, f"never {what}; got {self.messages()}"
+            return self.messages()
+
+    def messages(self) -> list[str]:
+        """Every datagram's text, oldest first."""
+        return [text for _, text in self.received]
+
+    def times(self, text: str) -> list[float]:
+        """When each datagram equal to `text` arrived."""
+        return [at for at, seen in self.received if seen == text]
+
+
+@pytest.fixture
+def manager() -> Iterator[Manager]:
+    """A bound datagram socket in a short directory (unix paths end at 108 bytes)."""
+    with (
+        tempfile.TemporaryDirectory(prefix="sd-") as directory,
+        socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock,
+    ):
+        path = Path(directory) / "notify"
+        sock.bind(str(path))
+        found, stop = Manager(path), threading.Event()
+        thread = threading.Thread(target=found.listen, args=(sock, stop))
+        thread.start()
+        try:
+            yield found
+        finally:
+            stop.set()
+            thread.join()
+
+
+@pytest.fixture
+def broker(broker_factory: BrokerFactory) -> Broker:
+    """A broker of the test's own: no retained state of an earlier bridge."""
+    return broker_factory()
+
+
+def start(
+    sim_factory: SimFactory, broker: Broker, manager: Manager, tmp_path: Path
+) -> tuple[BridgeProcess, str]:
+    """A bridge notifying `manager`, and the id of its one sensor."""
+    sim = sim_factory(latency_minutes=0)
+    sensor = next(d.id for d in sim.model.account.devices if d.type == 2)
+    env = bridge_env(
+        sim,
+        broker,
+        tmp_path / "state",
+        NOTIFY_SOCKET=str(manager.path),
+        WATCHDOG_USEC=str(WATCHDOG_USEC),
+    )
+    return BridgeProcess(env, tmp_path / "bridge.log"), sensor
+
+
+def retained(broker: Broker, topic: str) -> list[bytes]:
+    """What the broker holds retained on `topic` right now, as a newcomer gets it."""
+    with subscriber(broker, (topic, "fence")) as sub:
+        # Retained messages follow the SUBACK; our own message, sent after it, comes
+        # back after them.
+        sub.send("fence", b"")
+        sub.wait_topic("fence")
+        return [s.payload for s in sub.on(topic) if s.retained]
+
+
+def test_ready_watchdog_status_and_a_clean_stop(
+    sim_factory: SimFactory, broker: Broker, manager: Manager, tmp_path: Path
+) -> None:
+    """READY=1 once a state is retained, a ping a second, STATUS=; SIGTERM: exit 0."""
+    bridge, sensor = start(sim_factory, broker, manager, tmp_path)
+    try:
+        manager.wait(lambda m: "READY=1" in m, "READY=1")
+        # At READY the state is already on the broker: a newcomer gets it retained.
+        states = retained(broker, f"flume/{sensor}/state")
+        assert states, bridge.text()
+        manager.wait(lambda m: m.count("WATCHDOG=1") >= 4, "four watchdog pings")
+    finally:
+        signalled = time.monotonic()
+        code = bridge.stop(signal.SIGTERM)
+        elapsed = time.monotonic() - signalled
+    assert code == 0, bridge.text()
+    assert elapsed < STOP_LIMIT, f"exit {elapsed:.2f} s after SIGTERM"
+    messages = manager.messages()
+    assert messages.count("READY=1") == 1
+    assert messages[-1] == "STOPPING=1"
+    pings = manager.times("WATCHDOG=1")
+    gaps = [b - a for a, b in itertools.pairwise(pings)]
+    # Half of WATCHDOG_USEC apart, never oftener; a busy machine may only delay one.
+    assert min(gaps) > 0.8, gaps
+    assert statistics.median(gaps) < 1.5, gaps
+    status = [m for m in messages if m.startswith("STATUS=")]
+    assert any("1 sensor; broker connected" in m for m in status), status
+    assert retained(broker, "flume/status") == [b"offline"]
+
+
+def test_sigint_exits_cleanly(
+    sim_factory: SimFactory, broker: Broker, manager: Manager, tmp_path: Path
+) -> None:
+    """Ctrl-C (SIGINT) stops the bridge like SIGTERM: STOPPING=1, `offline`, exit 0."""
+    bridge, _ = start(sim_factory, broker, manager, tmp_path)
+    try:
+        manager.wait(lambda m: "READY=1" in m, "READY=1")
+    finally:
+        code = bridge.stop(signal.SIGINT)
+    assert code == 0, bridge.text()
+    assert manager.messages()[-1] == "STOPPING=1"
+    assert retained(broker, "flume/status") == [b"offline"]
+    assert "Traceback" not in bridge.text()
