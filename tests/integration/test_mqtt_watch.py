@@ -12,7 +12,7 @@ from bridge.config import Settings
 from bridge.errors import MqttError
 from bridge.mqtt.tools import watch
 from tests.conftest import BrokerFactory
-from tests.support.broker import Broker, free_port
+from tests.support.broker import free_port
 from tests.support.mqtt import broker_settings, subscriber
 
 TIMEOUT = 10.0
@@ -74,15 +74,15 @@ def test_live_messages_arrive_in_order_and_replays_are_skipped(
             ]
 
 
-def test_replayed_messages_are_passed_on_when_asked(mosquitto: Broker) -> None:
+def test_replayed_messages_are_passed_on_when_asked(
+    broker_factory: BrokerFactory,
+) -> None:
     """With `replayed=True` the broker's retained messages come first."""
-    with subscriber(mosquitto, ("unused/#",)) as client:
-        client.send("flume/replayed", b"kept", retain=True)
-        try:
-            with watching(broker_settings(mosquitto), replayed=True) as seen:
-                assert seen.wait(1)[0] == ("flume/replayed", b"kept")
-        finally:
-            client.send("flume/replayed", b"", retain=True)
+    broker = broker_factory()
+    with subscriber(broker, ("unused/#",)) as client:
+        client.send("flume/status", b"offline", retain=True)
+        with watching(broker_settings(broker), replayed=True) as seen:
+            assert seen.wait(1) == [("flume/status", b"offline")]
 
 
 def test_the_watch_subscribes_again_after_the_broker_restarts(
