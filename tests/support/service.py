@@ -1,0 +1,154 @@
+"""The real Service in a thread of the test process, with its settings and outcome."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+import urllib.parse
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from bridge.alerts import AlertBook
+from bridge.config import Settings
+from bridge.discovery import MessageBuilder
+from bridge.flume.budget import RequestBudget
+from bridge.flume.client import FlumeClient
+from bridge.flume.http import FlumeHttp
+from bridge.flume.planner import plan
+from bridge.flume.serverclock import ServerClock
+from bridge.flume.tokens import Credentials, TokenManager, TokenStore
+from bridge.jobs import Parts
+from bridge.meter import Meter
+from bridge.runner import build
+from bridge.service import Service
+from bridge.simulator.account import SimConfig
+from bridge.simulator.clock import SimClock
+from bridge.simulator.server import Simulator
+from tests.support.broker import Broker
+from tests.support.flume import DEMO
+from tests.support.mqtt import broker_settings
+from tests.support.simulator import START
+
+JOIN_TIMEOUT = 10.0
+
+
+def service_settings(
+    sim: Simulator, broker: Broker, state_dir: Path, **fields: Any
+) -> Settings:
+    """Settings for a service polling `sim` and publishing to `broker`."""
+    return broker_settings(broker, flume_api_url=sim.url, state_dir=state_dir, **fields)
+
+
+def make_parts(
+    settings: Settings,
+    session: requests.Session,
+    login: Credentials = DEMO,
+    now: Callable[[ServerClock], Callable[[], datetime]] = lambda clock: clock.now,
+) -> Parts:
+    """The parts as bridge.runner.build wires them; `now` may wrap Flume's clock."""
+    per_hour = settings.flume_requests_per_hour
+    budget = RequestBudget(per_hour, reserve=plan(per_hour, 1).token_reserve)
+    clock = ServerClock()
+    http = FlumeHttp(
+        session,
+        settings.flume_api_url,
+        settings.flume_timeout,
+        budget,
+        server_clock=clock,
+    )
+    tokens = TokenManager(http, login, TokenStore(settings.state_dir), now=clock.now)
+    return Parts(
+        settings=settings,
+        client=FlumeClient(http, tokens),
+        budget=budget,
+        meter=Meter(settings.state_dir),
+        alerts=AlertBook(settings.state_dir, clock.now),
+        builder=MessageBuilder(settings),
+        now=now(clock),
+    )
+
+
+class ServiceThread:
+    """`Service.run()` on a thread of its own; what it raised is kept, not lost."""
+
+    def __init__(self, service: Service, stop: threading.Event) -> None:
+        self.service = service
+        self.stop = stop
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(target=self._serve, name="service")
+        self._thread.start()
+
+    def _serve(self) -> None:
+        try:
+            self.service.run()
+        except BaseException as error:  # noqa: BLE001  # handed to the test to judge
+            self.error = error
+
+    def ended(self, timeout: float = JOIN_TIMEOUT) -> BaseException | None:
+        """Wait for run() to return by itself; what it raised, if anything."""
+        self._thread.join(timeout)
+        assert not self._thread.is_alive(), "the service did not end"
+        return self.error
+
+    def finish(self) -> BaseException | None:
+        """Set the stop event and wait for run() to return."""
+        self.stop.set()
+        return self.ended()
+
+
+@contextmanager
+def running(settings: Settings, login: Credentials = DEMO) -> Iterator[ServiceThread]:
+    """A service built by bridge.runner.build, running until the block ends."""
+    stop = threading.Event()
+    with requests.Session() as session:
+        service = build(settings, login, session, stop)
+        with serving(service, stop) as thread:
+            yield thread
+
+
+@contextmanager
+def serving(service: Service, stop: threading.Event) -> Iterator[ServiceThread]:
+    """Run `service` on a thread until the block ends."""
+    thread = ServiceThread(service, stop)
+    try:
+        yield thread
+    except BaseException as failure:
+        # Whatever the service raised is the likelier cause of the test's failure.
+        failure.add_note(f"the service raised: {thread.finish()!r}")
+        raise
+    finally:
+        thread.finish()
+
+
+def replace_on_same_port(sim: Simulator, **config: Any) -> Simulator:
+    """Stop `sim`; start another account on its port: the same URL, other devices."""
+    port = urllib.parse.urlsplit(sim.url).port
+    sim.stop()
+    other = Simulator(SimConfig(**config), SimClock(START, speed=0.0))
+    other.start("127.0.0.1", port or 0)
+    return other
+
+
+def datagrams(sock: socket.socket) -> list[str]:
+    """Every notification queued on `sock` so far."""
+    sock.setblocking(False)
+    found = []
+    while True:
+        try:
+            found.append(sock.recv(4096).decode())
+        except BlockingIOError:
+            return found
+
+
+def eventually(check: Callable[[], bool], timeout: float = JOIN_TIMEOUT) -> None:
+    """Poll `check` until it holds; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
