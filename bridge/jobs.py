@@ -177,7 +177,15 @@ class Jobs:
         self._send(message)
 
     def _room(self, requests: int) -> None:
-        wait = self._parts.budget.available_in(room=requests)
+        budget = self._parts.budget
+        if requests > budget.per_hour - budget.reserve:
+            # Permanent: no hour of this budget ever holds the calls in a row.
+            raise ConfigError(
+                f"FLUME_REQUESTS_PER_HOUR: {budget.per_hour} is too small to list "
+                f"the devices ({requests} requests in a row); use at least "
+                f"{requests + budget.reserve}"
+            )
+        wait = budget.available_in(room=requests)
         if wait > 0:
             raise FlumeRateLimitError(
                 f"not sent: no room for {requests} requests in the budget; "

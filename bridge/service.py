@@ -262,7 +262,10 @@ class Service:
         """Poll every sensor now, if the budget has room and none was just asked."""
         sensors = self.jobs.board.sensors()
         since = self._monotonic() - self._last_refresh
-        if since < REFRESH_GAP or not sensors:
+        if not sensors:
+            log.info("refresh ignored: no water sensor to poll")
+            return
+        if since < REFRESH_GAP:
             log.info("refresh ignored: the last one was %.0f s ago", since)
             return
         budget = self._parts.budget

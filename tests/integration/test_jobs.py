@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from bridge.config import Settings
-from bridge.errors import FlumeRateLimitError
+from bridge.errors import ConfigError, FlumeRateLimitError
 from bridge.jobs import Jobs
 from bridge.models import Message
 from bridge.simulator.server import Simulator
@@ -177,6 +177,16 @@ def test_a_two_request_job_is_not_started_without_room_for_both(
     assert caught.value.retry_after > 3500
     assert sim_stats(sim)["total"] == sent
     assert not jobs.listed
+
+
+def test_a_budget_too_small_for_the_device_list_is_a_configuration_error(
+    sim: Simulator, make_jobs: JobsFactory
+) -> None:
+    """One request an hour can never list devices and locations: exit 78, not a loop."""
+    jobs, _ = make_jobs(sim, flume_requests_per_hour=1)
+    with pytest.raises(ConfigError, match="FLUME_REQUESTS_PER_HOUR: 1 is too small"):
+        jobs.devices()
+    assert sim_stats(sim)["total"] == 0
 
 
 def test_a_second_list_of_the_same_devices_publishes_nothing_new(
