@@ -60,6 +60,13 @@ def build(
     stop: threading.Event,
 ) -> Service:
     """Wire the Flume client, meter, alerts, publisher and notifier into a Service."""
+    return Service(
+        parts(settings, login, session), MqttPublisher(settings), Notifier(), stop
+    )
+
+
+def parts(settings: Settings, login: Credentials, session: requests.Session) -> Parts:
+    """The Flume side of the service, on Flume's clock (the `Date` of its answers)."""
     per_hour = settings.flume_requests_per_hour
     budget = RequestBudget(per_hour, reserve=plan(per_hour, 1).token_reserve)
     clock = ServerClock()
@@ -71,7 +78,7 @@ def build(
         server_clock=clock,
     )
     tokens = TokenManager(http, login, TokenStore(settings.state_dir), now=clock.now)
-    parts = Parts(
+    return Parts(
         settings=settings,
         client=FlumeClient(http, tokens),
         budget=budget,
@@ -80,7 +87,6 @@ def build(
         builder=MessageBuilder(settings),
         now=clock.now,
     )
-    return Service(parts, MqttPublisher(settings), Notifier(), stop)
 
 
 @contextmanager

@@ -22,6 +22,7 @@ from tests.support.broker import (
     free_port,
     make_tls_files,
 )
+from tests.support.mqtt import Subscriber, subscriber
 from tests.support.programs import require, require_program
 from tests.support.simulator import START, SimFactory
 
@@ -126,6 +127,19 @@ def broker_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrokerF
     yield start
     for broker in started:
         broker.stop()
+
+
+@pytest.fixture
+def broker(broker_factory: BrokerFactory) -> Broker:
+    """A broker of the test's own: nothing retained from another test."""
+    return broker_factory()
+
+
+@pytest.fixture
+def watch(broker: Broker) -> Iterator[Subscriber]:
+    """Everything the bridge publishes on the test's broker, from now on."""
+    with subscriber(broker, ("flume/#", "homeassistant/#")) as sub:
+        yield sub
 
 
 @pytest.fixture(scope="session")

@@ -11,17 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import BrokerFactory
 from tests.support.broker import Broker
 from tests.support.mqtt import subscriber
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def broker(broker_factory: BrokerFactory) -> Broker:
-    """A fresh broker for one process."""
-    return broker_factory()
 
 
 @pytest.fixture(params=["3.1.1", "5"])

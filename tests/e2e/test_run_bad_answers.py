@@ -5,15 +5,12 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 import requests
 
 from bridge.simulator.server import Simulator
-from tests.conftest import BrokerFactory
 from tests.support.bridge import (
     BridgeProcess,
     bridge_env,
@@ -38,19 +35,6 @@ FAULTS: tuple[dict[str, Any], ...] = (
 )
 LAST = "query today: missing in answer"  # the error of the last fault
 WAIT = 30.0
-
-
-@pytest.fixture
-def broker(broker_factory: BrokerFactory) -> Broker:
-    """A broker of the test's own: no retained state of an earlier bridge."""
-    return broker_factory()
-
-
-@pytest.fixture
-def watch(broker: Broker) -> Iterator[Subscriber]:
-    """Everything under flume/ from before the bridge starts."""
-    with subscriber(broker, ("flume/#",)) as sub:
-        yield sub
 
 
 def states(sub: Subscriber, sensor: str) -> list[dict[str, Any]]:

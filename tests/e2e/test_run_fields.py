@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -11,7 +10,6 @@ from typing import Any
 import pytest
 
 from bridge.entities import UNIT_SYSTEMS
-from tests.conftest import BrokerFactory
 from tests.support.bridge import (
     BridgeProcess,
     bridge_env,
@@ -20,7 +18,7 @@ from tests.support.bridge import (
     utc,
 )
 from tests.support.broker import Broker
-from tests.support.mqtt import Subscriber, subscriber
+from tests.support.mqtt import Subscriber
 from tests.support.simulator import SimFactory
 
 FIELDS = [
@@ -47,19 +45,6 @@ FIELDS = [
     "connected",
     "last_seen",
 ]
-
-
-@pytest.fixture
-def broker(broker_factory: BrokerFactory) -> Broker:
-    """A broker of the test's own: no retained state of an earlier bridge."""
-    return broker_factory()
-
-
-@pytest.fixture
-def watch(broker: Broker) -> Iterator[Subscriber]:
-    """Everything under flume/ and homeassistant/ from now on."""
-    with subscriber(broker, ("flume/#", "homeassistant/#")) as sub:
-        yield sub
 
 
 def close(found: float, wanted: float, decimals: int) -> bool:

@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import signal
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
 import requests
 
 from bridge.simulator.server import Simulator
 from tests.conftest import BrokerFactory
-from tests.support.bridge import BridgeProcess, bridge_env, truth, utc
+from tests.support.bridge import (
+    BridgeProcess,
+    bridge_env,
+    refresh_until,
+    truth,
+    utc,
+)
 from tests.support.broker import Broker
 from tests.support.flume import add_fault, sim_stats
 from tests.support.mqtt import Subscriber, subscriber
@@ -23,7 +26,6 @@ from tests.support.simulator import SimFactory
 
 OFFSET = 500.0
 LAG = timedelta(minutes=3)
-TRIES = 8  # refresh commands per step (the bridge ignores one within 5 s of the last)
 
 
 def settled(sim: Simulator) -> str:
@@ -36,22 +38,6 @@ def states(sub: Subscriber, device_id: str) -> list[dict[str, Any]]:
     """Every state of the sensor published with a counter, oldest first."""
     found = [s.json() for s in sub.on(f"flume/{device_id}/state") if s.payload]
     return [state for state in found if state.get("total") is not None]
-
-
-def refresh_until(sub: Subscriber, done: Callable[[], bool], what: str) -> None:
-    """Send refresh commands until `done()` holds (one within 5 s is ignored)."""
-    for _ in range(TRIES):
-        try:
-            sub.send("flume/command/refresh", b"")
-        except RuntimeError:  # our subscriber is still reconnecting to the broker
-            time.sleep(1)
-            continue
-        try:
-            sub.wait_for(lambda _: done(), timeout=6)
-        except AssertionError:
-            continue
-        return
-    pytest.fail(f"never: {what}")
 
 
 def reach(sub: Subscriber, device_id: str, through: str) -> dict[str, Any]:

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import BrokerFactory
 from tests.support.bridge import BridgeProcess, bridge_env
 from tests.support.broker import Broker
 from tests.support.mqtt import subscriber
@@ -79,12 +78,6 @@ def manager() -> Iterator[Manager]:
         finally:
             stop.set()
             thread.join()
-
-
-@pytest.fixture
-def broker(broker_factory: BrokerFactory) -> Broker:
-    """A broker of the test's own: no retained state of an earlier bridge."""
-    return broker_factory()
 
 
 def start(

@@ -12,7 +12,6 @@ import pytest
 
 from bridge.models import Message
 from bridge.mqtt import Command, MqttPublisher, Timing
-from tests.conftest import BrokerFactory
 from tests.support.broker import Broker
 from tests.support.mqtt import broker_settings, subscriber
 
@@ -27,12 +26,6 @@ def config(name: str = "Home") -> Message:
 
 def state(today: float) -> Message:
     return Message(STATE, f'{{"today": {today}}}'.encode(), retain=True)
-
-
-@pytest.fixture
-def broker(broker_factory: BrokerFactory) -> Broker:
-    """A fresh anonymous broker: no retained messages from other tests."""
-    return broker_factory()
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ import pytest
 
 from bridge.models import Message
 from bridge.mqtt import MqttPublisher, Timing
-from tests.conftest import BrokerFactory
 from tests.support.broker import Broker
 from tests.support.mqtt import Seen, Subscriber, broker_settings, subscriber
 
@@ -33,12 +32,6 @@ class FakeClock:
     def __call__(self) -> float:
         """The time the test set."""
         return self.now
-
-
-@pytest.fixture
-def broker(broker_factory: BrokerFactory) -> Broker:
-    """A fresh broker the test may restart."""
-    return broker_factory()
 
 
 @pytest.fixture

@@ -25,19 +25,6 @@ from tests.support.service import eventually, running, service_settings
 DELAY = 3.0  # seconds the simulator holds the delayed answer
 
 
-@pytest.fixture
-def broker(broker_factory: BrokerFactory) -> Broker:
-    """A broker of the test's own: nothing retained from another test."""
-    return broker_factory()
-
-
-@pytest.fixture
-def watch(broker: Broker) -> Iterator[Subscriber]:
-    """Everything under flume/ from now on."""
-    with subscriber(broker, ("flume/#",)) as sub:
-        yield sub
-
-
 @pytest.fixture(autouse=True)
 def harmless_sigterm() -> Iterator[None]:
     """A SIGTERM that outlives serve()'s handlers must not end the test run."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import socket
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,11 +12,10 @@ import requests
 
 from bridge.runner import build
 from bridge.simulator.server import Simulator
-from tests.conftest import BrokerFactory
 from tests.support.bridge import newest_state
 from tests.support.broker import Broker
 from tests.support.flume import DEMO
-from tests.support.mqtt import Subscriber, subscriber
+from tests.support.mqtt import Subscriber
 from tests.support.service import (
     datagrams,
     eventually,
@@ -26,19 +24,6 @@ from tests.support.service import (
     service_settings,
 )
 from tests.support.simulator import SimFactory
-
-
-@pytest.fixture
-def broker(broker_factory: BrokerFactory) -> Broker:
-    """A broker of the test's own: nothing retained from another test."""
-    return broker_factory()
-
-
-@pytest.fixture
-def watch(broker: Broker) -> Iterator[Subscriber]:
-    """Everything under flume/ and homeassistant/ from now on."""
-    with subscriber(broker, ("flume/#", "homeassistant/#")) as sub:
-        yield sub
 
 
 def sensor_of(sim: Simulator) -> str:

@@ -3,34 +3,19 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from bridge.simulator.server import Simulator
-from tests.conftest import BrokerFactory
 from tests.support.bridge import newest_state
 from tests.support.broker import Broker
 from tests.support.flume import route_count
-from tests.support.mqtt import Subscriber, subscriber
+from tests.support.mqtt import Subscriber
 from tests.support.service import eventually, running, service_settings
 from tests.support.simulator import SimFactory
 
 QUERY = "POST /users/{uid}/devices/{did}/query"
-
-
-@pytest.fixture
-def broker(broker_factory: BrokerFactory) -> Broker:
-    """A broker of the test's own: nothing retained from another test."""
-    return broker_factory()
-
-
-@pytest.fixture
-def watch(broker: Broker) -> Iterator[Subscriber]:
-    """Everything under flume/ and homeassistant/ from now on."""
-    with subscriber(broker, ("flume/#", "homeassistant/#")) as sub:
-        yield sub
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -14,7 +14,6 @@ import requests
 from pydantic import SecretStr
 
 from bridge.errors import ConfigError, FlumeAuthError, MqttAuthError
-from bridge.flume.serverclock import ServerClock
 from bridge.mqtt import MqttPublisher
 from bridge.service import Service
 from bridge.simulator.server import Simulator
@@ -23,7 +22,7 @@ from tests.conftest import BrokerFactory
 from tests.support.bridge import newest_state
 from tests.support.broker import Broker
 from tests.support.flume import DEMO, add_fault
-from tests.support.mqtt import Subscriber, subscriber
+from tests.support.mqtt import Subscriber
 from tests.support.service import (
     eventually,
     make_parts,
@@ -34,19 +33,6 @@ from tests.support.service import (
 
 QUERY_ROUTE = "/users/*/devices/*/query"
 LEAKS_ROUTE = "/users/*/devices/*/leaks/active"
-
-
-@pytest.fixture
-def broker(broker_factory: BrokerFactory) -> Broker:
-    """A broker of the test's own: nothing retained from another test."""
-    return broker_factory()
-
-
-@pytest.fixture
-def watch(broker: Broker) -> Iterator[Subscriber]:
-    """Everything under flume/ from now on."""
-    with subscriber(broker, ("flume/#",)) as sub:
-        yield sub
 
 
 @pytest.fixture
@@ -164,14 +150,14 @@ class Trap:
     def __init__(self) -> None:
         self.armed = threading.Event()
 
-    def wrap(self, clock: ServerClock) -> Callable[[], datetime]:
+    def wrap(self, flume_now: Callable[[], datetime]) -> Callable[[], datetime]:
         """The `now` of Parts."""
 
         def now() -> datetime:
             if self.armed.is_set():
                 self.armed.clear()
                 raise RuntimeError("a bug in a job")
-            return clock.now()
+            return flume_now()
 
         return now
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import socket
 import threading
 import time
@@ -14,17 +15,10 @@ from typing import Any
 
 import requests
 
-from bridge.alerts import AlertBook
+from bridge import runner
 from bridge.config import Settings
-from bridge.discovery import MessageBuilder
-from bridge.flume.budget import RequestBudget
-from bridge.flume.client import FlumeClient
-from bridge.flume.http import FlumeHttp
-from bridge.flume.planner import plan
-from bridge.flume.serverclock import ServerClock
-from bridge.flume.tokens import Credentials, TokenManager, TokenStore
+from bridge.flume.tokens import Credentials
 from bridge.jobs import Parts
-from bridge.meter import Meter
 from bridge.runner import build
 from bridge.service import Service
 from bridge.simulator.account import SimConfig
@@ -45,33 +39,18 @@ def service_settings(
     return broker_settings(broker, flume_api_url=sim.url, state_dir=state_dir, **fields)
 
 
+Now = Callable[[], datetime]
+
+
 def make_parts(
     settings: Settings,
     session: requests.Session,
     login: Credentials = DEMO,
-    now: Callable[[ServerClock], Callable[[], datetime]] = lambda clock: clock.now,
+    now: Callable[[Now], Now] = lambda flume_now: flume_now,
 ) -> Parts:
-    """The parts as bridge.runner.build wires them; `now` may wrap Flume's clock."""
-    per_hour = settings.flume_requests_per_hour
-    budget = RequestBudget(per_hour, reserve=plan(per_hour, 1).token_reserve)
-    clock = ServerClock()
-    http = FlumeHttp(
-        session,
-        settings.flume_api_url,
-        settings.flume_timeout,
-        budget,
-        server_clock=clock,
-    )
-    tokens = TokenManager(http, login, TokenStore(settings.state_dir), now=clock.now)
-    return Parts(
-        settings=settings,
-        client=FlumeClient(http, tokens),
-        budget=budget,
-        meter=Meter(settings.state_dir),
-        alerts=AlertBook(settings.state_dir, clock.now),
-        builder=MessageBuilder(settings),
-        now=now(clock),
-    )
+    """The parts as bridge.runner wires them; `now` may wrap Flume's clock."""
+    built = runner.parts(settings, login, session)
+    return dataclasses.replace(built, now=now(built.now))
 
 
 class ServiceThread:
