@@ -6,7 +6,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: demo test lint typecheck pytest venv system-deps demo-deps install uninstall clean
+.PHONY: demo test bench lint typecheck pytest venv system-deps demo-deps bench-deps install \
+	uninstall clean
 
 # The bridge against its built-in simulator, on the broker at MQTT_HOST:MQTT_PORT or,
 # when none answers, on a private mosquitto of its own (README "Quick start").
@@ -14,6 +15,11 @@ demo: demo-deps $(STAMP)
 	$(BIN)/python -m bridge.demo
 
 test: system-deps $(STAMP) lint typecheck pytest
+
+# The benchmark table of README "Performance": about 10 minutes, not part of `make test`.
+# BENCH_ARGS=--quick: a 30 s steady run and 2,000 cycles.
+bench: bench-deps $(STAMP)
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check .
@@ -39,6 +45,11 @@ demo-deps:
 	@command -v mosquitto >/dev/null 2>&1 || test -x /usr/sbin/mosquitto \
 		|| sh .ci/apt-install mosquitto \
 		|| echo "flume-mqtt: continuing: the demo needs a broker on MQTT_HOST:MQTT_PORT" >&2
+
+# The benchmarks run a private broker: no figures without one.
+bench-deps:
+	@command -v mosquitto >/dev/null 2>&1 || test -x /usr/sbin/mosquitto \
+		|| sh .ci/apt-install mosquitto
 
 # The tests start their own brokers from the mosquitto package, TLS certificates
 # are made with openssl at test time, systemd-analyze checks the unit and shellcheck
