@@ -74,9 +74,10 @@ class App:
         path = request.path
         if path == CONTROL_PREFIX or path.startswith(CONTROL_PREFIX + "/"):
             return self._serve_control(request)
+        arrived = self.state.clock.now()
         route_key, reply = self._serve_flume(request)
         status = "dropped" if reply.delivery is Delivery.DROP else str(reply.status)
-        self.state.stats.record(route_key, status)
+        self.state.stats.record(route_key, status, arrived)
         log.debug("%s -> %s", route_key, status)
         return reply
 

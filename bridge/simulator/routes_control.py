@@ -103,19 +103,33 @@ def truth(state: State, call: Call) -> Reply:
     return json_reply(200, document)
 
 
-def stats(state: State, _call: Call) -> Reply:
-    """GET /_sim/stats: Flume requests per route template and per status."""
+def stats(state: State, call: Call) -> Reply:
+    """GET /_sim/stats[?log=true]: Flume requests per route and status, and a log."""
+    with_log = _flag("log", call.request.param("log"))
     document = state.stats.snapshot()
     user_id = state.model.account.user_id
     document["rate_limit"] = {
         "limit": state.limiter.limit,
         "used": state.limiter.used(user_id),
     }
+    if with_log:
+        entries, dropped = state.stats.log()
+        document["log"] = [
+            {"at": format_instant(at), "route": route, "status": status}
+            for at, route, status in entries
+        ]
+        document["log_dropped"] = dropped
     return json_reply(200, document)
 
 
+def _flag(name: str, text: str | None) -> bool:
+    if text not in (None, "true", "false"):
+        raise bad_request(f'{name} must be "true" or "false", got {text!r}')
+    return text == "true"
+
+
 def reset_stats(state: State, call: Call) -> Reply:
-    """DELETE /_sim/stats: start counting afresh."""
+    """DELETE /_sim/stats: start counting (and logging) afresh."""
     state.stats.reset()
     return stats(state, call)
 
