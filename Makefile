@@ -6,8 +6,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: demo test bench lint typecheck pytest venv system-deps demo-deps bench-deps install \
-	uninstall clean
+.PHONY: demo test bench soak lint typecheck pytest venv system-deps demo-deps bench-deps \
+	install uninstall clean
 
 # The bridge against its built-in simulator, on the broker at MQTT_HOST:MQTT_PORT or,
 # when none answers, on a private mosquitto of its own (README "Quick start").
@@ -20,6 +20,10 @@ test: system-deps $(STAMP) lint typecheck pytest
 # BENCH_ARGS=--quick: a 30 s steady run and 2,000 cycles.
 bench: bench-deps $(STAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+# The week-long soak of README "Reliability": a few minutes, not part of `make test`.
+soak: system-deps $(STAMP)
+	$(BIN)/pytest -m slow -s $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check .
