@@ -5,13 +5,16 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
+# The demo needs only the four runtime dependencies: on a Raspberry Pi the dev tools
+# (mypy, ruff, hypothesis ...) would take minutes to install before anything shows.
+RUN_STAMP := $(VENV)/.installed
 
 .PHONY: demo test bench soak lint typecheck pytest venv system-deps demo-deps bench-deps \
 	install uninstall clean
 
 # The bridge against its built-in simulator, on the broker at MQTT_HOST:MQTT_PORT or,
 # when none answers, on a private mosquitto of its own (README "Quick start").
-demo: demo-deps $(STAMP)
+demo: demo-deps $(RUN_STAMP)
 	$(BIN)/python -m bridge.demo
 
 test: system-deps $(STAMP) lint typecheck pytest
@@ -37,12 +40,19 @@ pytest: $(STAMP)
 
 venv: $(STAMP)
 
+$(RUN_STAMP): pyproject.toml
+	@$(PYTHON) -c 'import ensurepip' 2>/dev/null || sh .ci/apt-install python3-venv
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e .
+	@touch $@
+
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import ensurepip' 2>/dev/null || sh .ci/apt-install python3-venv
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $@
+	@touch $(RUN_STAMP)
 
 # The demo's private broker; never fatal, since a broker may already answer.
 demo-deps:
