@@ -18,17 +18,11 @@ from paho.mqtt.enums import CallbackAPIVersion
 from pyflume import FlumeAuth, FlumeData, FlumeDeviceList
 
 from bench.common import DEMO
-from bridge.alerts import AlertBook
+from bridge import runner
 from bridge.config import Settings
-from bridge.discovery import MessageBuilder
-from bridge.flume.budget import RequestBudget
-from bridge.flume.client import FlumeClient
-from bridge.flume.http import FlumeHttp
 from bridge.flume.planner import plan
-from bridge.flume.serverclock import ServerClock
-from bridge.flume.tokens import Credentials, TokenManager, TokenStore
+from bridge.flume.tokens import Credentials
 from bridge.jobs import Jobs, Parts
-from bridge.meter import Meter
 from bridge.mqtt import MqttPublisher
 
 HOST = "127.0.0.1"
@@ -89,29 +83,10 @@ def bridge_parts(
     settings: Settings, session: requests.Session, now: Callable[[], float]
 ) -> Parts:
     """The parts as bridge.runner.parts wires them, on the clock `now` (epoch s)."""
-    per_hour = settings.flume_requests_per_hour
-    budget = RequestBudget(per_hour, now, reserve=plan(per_hour, 1).token_reserve)
-    clock = ServerClock(local=now)
-    http = FlumeHttp(
-        session,
-        settings.flume_api_url,
-        settings.flume_timeout,
-        budget,
-        server_clock=clock,
-    )
     login = Credentials.of(
         DEMO.client_id, DEMO.client_secret, DEMO.username, DEMO.password
     )
-    tokens = TokenManager(http, login, TokenStore(settings.state_dir), now=clock.now)
-    return Parts(
-        settings=settings,
-        client=FlumeClient(http, tokens),
-        budget=budget,
-        meter=Meter(settings.state_dir),
-        alerts=AlertBook(settings.state_dir, clock.now),
-        builder=MessageBuilder(settings),
-        now=clock.now,
-    )
+    return runner.parts(settings, login, session, seconds=now)
 
 
 class Redirect(requests.Session):

@@ -6,7 +6,8 @@ import logging
 import signal
 import tempfile
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -65,11 +66,29 @@ def build(
     )
 
 
-def parts(settings: Settings, login: Credentials, session: requests.Session) -> Parts:
-    """The Flume side of the service, on Flume's clock (the `Date` of its answers)."""
+def parts(
+    settings: Settings,
+    login: Credentials,
+    session: requests.Session,
+    *,
+    seconds: Callable[[], float] | None = None,
+    budget: RequestBudget | None = None,
+) -> Parts:
+    """The Flume side of the service, on Flume's clock (the `Date` of its answers).
+
+    Args:
+        settings: the configuration.
+        login: the Flume account.
+        session: the HTTP session every request goes through.
+        seconds: the host's clock in POSIX seconds, for the budget too (the bench
+            and the soak run days on a simulated one); default: the real clocks.
+        budget: a limiter of the caller's (a seeded jitter); default: the plan's.
+    """
     per_hour = settings.flume_requests_per_hour
-    budget = RequestBudget(per_hour, reserve=plan(per_hour, 1).token_reserve)
-    clock = ServerClock()
+    if budget is None:
+        reserve = plan(per_hour, 1).token_reserve
+        budget = RequestBudget(per_hour, seconds or time.monotonic, reserve=reserve)
+    clock = ServerClock(local=seconds or time.time)
     http = FlumeHttp(
         session,
         settings.flume_api_url,

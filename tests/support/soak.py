@@ -19,18 +19,12 @@ from typing import Any
 
 import requests
 
-from bridge.alerts import AlertBook
+from bridge import runner
 from bridge.config import Settings
-from bridge.discovery import MessageBuilder
 from bridge.errors import BridgeError, FlumeRateLimitError
 from bridge.flume.budget import HOUR, RequestBudget
-from bridge.flume.client import FlumeClient
-from bridge.flume.http import FlumeHttp
 from bridge.flume.planner import Plan, plan
-from bridge.flume.serverclock import ServerClock
-from bridge.flume.tokens import TokenManager, TokenStore
 from bridge.jobs import Jobs, Parts
-from bridge.meter import Meter
 from bridge.service import HOUSEKEEPING, RETRY_MIN, STARTUP_RETRY
 from bridge.simulator.clock import SimClock
 from bridge.simulator.server import Simulator
@@ -56,26 +50,7 @@ def week_parts(settings: Settings, session: requests.Session, clock: SimClock) -
         reserve=plan(per_hour, 1).token_reserve,
     )
     # A host clock in step with Flume's, as NTP keeps it; the offset stays near 0.
-    server_clock = ServerClock(local=seconds)
-    http = FlumeHttp(
-        session,
-        settings.flume_api_url,
-        settings.flume_timeout,
-        budget,
-        server_clock=server_clock,
-    )
-    tokens = TokenManager(
-        http, DEMO, TokenStore(settings.state_dir), now=server_clock.now
-    )
-    return Parts(
-        settings=settings,
-        client=FlumeClient(http, tokens),
-        budget=budget,
-        meter=Meter(settings.state_dir),
-        alerts=AlertBook(settings.state_dir, server_clock.now),
-        builder=MessageBuilder(settings),
-        now=server_clock.now,
-    )
+    return runner.parts(settings, DEMO, session, seconds=seconds, budget=budget)
 
 
 @dataclass(order=True)
