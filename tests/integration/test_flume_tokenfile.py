@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 from bridge.flume.tokens import TokenStore
+from tests.support.programs import kill_midway
 
-ROOT = Path(__file__).resolve().parents[2]
 IDENTITY = {"api_url": "http://127.0.0.1:1", "client_id": "c", "username": "u@x"}
 # Saves tokens 0, 1, 2, ... as fast as it can, each access token 8 kB long so that
 # a write takes several system calls; prints each number once it is saved.
@@ -34,29 +29,11 @@ while True:
 """
 
 
-def kill_writer_midway(state_dir: Path, after: float) -> int:
-    """Run the writer, SIGKILL it after `after` seconds; return the last saved n."""
-    writer = subprocess.Popen(
-        [sys.executable, "-c", WRITER, str(state_dir)],
-        stdout=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
-    assert writer.stdout is not None
-    first = writer.stdout.readline()  # at least one token is on disk
-    assert first.strip() == "0"
-    time.sleep(after)
-    writer.send_signal(signal.SIGKILL)
-    out, _ = writer.communicate(timeout=10)
-    assert writer.returncode == -signal.SIGKILL
-    return int(([first, *out.split()])[-1])
-
-
 def test_sigkill_while_writing_leaves_the_previous_valid_file(tmp_path: Path) -> None:
     """Wherever the writer dies, the file holds a whole token it saved or was saving."""
     for attempt, after in enumerate((0.0, 0.07, 0.23)):
         state_dir = tmp_path / str(attempt)
-        last = kill_writer_midway(state_dir, after)
+        last = kill_midway(WRITER, state_dir, after, "0")
         loaded = TokenStore(state_dir).load(IDENTITY)
         assert loaded is not None
         n = loaded.user_id

@@ -4,20 +4,15 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import random
-import signal
-import subprocess
-import sys
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from bridge.meter import METER_FILE, Meter
+from tests.support.programs import kill_midway
 
-ROOT = Path(__file__).resolve().parents[2]
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 MINUTE = timedelta(minutes=1)
 PADDING = 300  # other devices, so that one save takes several system calls
@@ -60,24 +55,6 @@ def padded(state_dir: Path) -> None:
     (state_dir / METER_FILE).write_text(json.dumps(document, indent=2))
 
 
-def kill_writer_midway(state_dir: Path, after: float) -> int:
-    """Run the writer, SIGKILL it after `after` seconds; return the last printed n."""
-    writer = subprocess.Popen(
-        [sys.executable, "-c", WRITER, str(state_dir)],
-        stdout=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
-    assert writer.stdout is not None
-    first = writer.stdout.readline()  # at least one count is on disk
-    assert first.strip() == "3"
-    time.sleep(after)
-    writer.send_signal(signal.SIGKILL)
-    out, _ = writer.communicate(timeout=10)
-    assert writer.returncode == -signal.SIGKILL
-    return int(([first, *out.split()])[-1])
-
-
 def test_sigkill_at_random_moments_leaves_a_whole_true_count(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -91,7 +68,7 @@ def test_sigkill_at_random_moments_leaves_a_whole_true_count(
     for attempt, after in enumerate([0, *moments]):
         state_dir = tmp_path / str(attempt)
         padded(state_dir)
-        last = kill_writer_midway(state_dir, after / 1000)
+        last = kill_midway(WRITER, state_dir, after / 1000, "3")
         with caplog.at_level(logging.WARNING):
             meter = Meter(state_dir)
         assert caplog.records == []
