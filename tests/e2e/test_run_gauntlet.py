@@ -16,13 +16,12 @@ from tests.support.bridge import (
     BridgeProcess,
     bridge_env,
     refresh_until,
-    truth,
     utc,
 )
 from tests.support.broker import Broker
 from tests.support.flume import add_fault, sim_stats
 from tests.support.mqtt import Subscriber, subscriber
-from tests.support.simulator import SimFactory
+from tests.support.simulator import SimFactory, truth
 
 OFFSET = 500.0
 LAG = timedelta(minutes=3)

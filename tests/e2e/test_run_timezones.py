@@ -16,12 +16,11 @@ from tests.support.bridge import (
     bridge_env,
     expected_state,
     refresh_until,
-    truth,
     utc,
 )
 from tests.support.flume import sim_stats
 from tests.support.mqtt import Subscriber, subscriber
-from tests.support.simulator import SimFactory
+from tests.support.simulator import SimFactory, truth
 
 ZONES = ("America/Los_Angeles", "Europe/Berlin")
 # 01:40 PST, twenty minutes before Los Angeles springs forward (10:00 UTC); Berlin

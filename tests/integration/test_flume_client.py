@@ -20,7 +20,7 @@ from tests.support.flume import (
     sim_stats,
     wirings,
 )
-from tests.support.simulator import SimFactory
+from tests.support.simulator import START, SimFactory, truth
 
 ZONES = ("America/Los_Angeles", "Europe/Berlin")
 DEVICES = "GET /users/{uid}/devices"
@@ -43,11 +43,9 @@ def sim_account(sim: Simulator) -> dict[str, Any]:
     return account
 
 
-def truth(sim: Simulator, device_id: str, since: str, until: str) -> float:
-    params = {"device_id": device_id, "since": since, "until": until}
-    response = requests.get(f"{sim.url}/_sim/truth", params=params, timeout=10)
-    gallons: float = response.json()["gallons"]
-    return gallons
+def at(hour: int) -> datetime:
+    """An hour of START's day, UTC."""
+    return START.replace(hour=hour, minute=0, second=0)
 
 
 def test_devices_come_with_their_location_and_time_zone(
@@ -130,7 +128,7 @@ def test_a_query_returns_each_series_and_matches_the_truth(
             {"request_id": "sum", "bucket": "MIN", "operation": "SUM", **hour},
         ],
     )
-    expected = truth(sim, sensor, "2026-03-10T17:00:00Z", "2026-03-10T18:00:00Z")
+    expected = truth(sim, sensor, at(17), at(18))
     assert len(result["minutes"]) == 60
     assert result["minutes"][0].datetime == "2026-03-10 10:00:00"
     assert sum(p.value for p in result["minutes"]) == pytest.approx(expected)

@@ -13,14 +13,13 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-import requests
 
 from bridge.flume.client import FlumeClient
 from bridge.flume.windows import Window, buckets, queries, usage_windows, value
 from bridge.models import Point
 from bridge.simulator.server import Simulator
 from tests.support.flume import WiringFactory, wirings
-from tests.support.simulator import SimFactory
+from tests.support.simulator import SimFactory, truth
 
 LA = "America/Los_Angeles"
 BERLIN = "Europe/Berlin"
@@ -114,22 +113,11 @@ class Checker:
         self.client = client
         self.tz = tz
         self.device = sim.model.account.sensors[0].id
-        self.control = requests.Session()
         self.steps = 0
 
     def truth(self, since: datetime, until: datetime) -> float:
         """GET /_sim/truth: the gallons in [since, until)."""
-        params = {
-            "device_id": self.device,
-            "since": since.isoformat(),
-            "until": until.isoformat(),
-        }
-        response = self.control.get(
-            self.sim.url + "/_sim/truth", params=params, timeout=TIMEOUT
-        )
-        response.raise_for_status()
-        gallons: float = response.json()["gallons"]
-        return gallons
+        return truth(self.sim, self.device, since, until)
 
     def at(self, when: datetime) -> None:
         """Set the simulated clock (in process: scenery, not under test)."""
@@ -195,7 +183,6 @@ def test_every_window_equals_the_truth(
             seen.append(checker.check(when))
     # The staircase makes every trailing window wet, so a wrong span cannot hide.
     assert all(found["last_60_min"] > 0 for found in seen)
-    checker.control.close()
 
 
 def test_with_data_latency_each_window_holds_the_water_seen_so_far(

@@ -13,17 +13,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-import requests
 
 from bridge.flume.client import FlumeClient
-from bridge.flume.windows import BACKFILL_HOURS, buckets, queries, usage_windows
-from bridge.meter import Meter, Reading, Span
+from bridge.flume.windows import BACKFILL_HOURS, queries, usage_windows
+from bridge.meter import Meter, Reading
 from bridge.simulator.server import Simulator
+from bridge.usage import read
 from tests.support.flume import WiringFactory, route_count, wirings
-from tests.support.simulator import SimFactory
+from tests.support.simulator import SimFactory, truth
 
 QUERY = "POST /users/{uid}/devices/{did}/query"
-SERIES = ("minutes", "backfill")  # the windows whose buckets the meter counts
 TIMEOUT = 10
 HOUR = timedelta(hours=1)
 # After first sight: the clock jumps, then cycles run until the meter is caught up.
@@ -51,7 +50,6 @@ class Bridge:
         self.meter = meter
         self.device = sim.model.account.sensors[0].id
         self.tz = sim.model.account.locations[0].tz
-        self.control = requests.Session()
 
     def cycle(self) -> Reading:
         """One batched query; the meter counts what its series windows hold."""
@@ -61,27 +59,12 @@ class Bridge:
         before = route_count(self.sim, QUERY)
         answer = self.client.query(self.device, queries(windows))
         assert route_count(self.sim, QUERY) == before + 1
-        spans: list[Span] = [
-            (start, window.step, gallons)
-            for window in windows
-            if window.request_id in SERIES
-            for start, gallons in buckets(window, answer[window.request_id])
-        ]
+        _, spans = read(windows, answer)  # what the service's usage poll counts
         return self.meter.count(self.device, spans, self.meter.horizon(now))
 
     def truth(self, since: datetime, until: datetime) -> float:
         """GET /_sim/truth: the gallons in [since, until)."""
-        params = {
-            "device_id": self.device,
-            "since": since.isoformat(),
-            "until": until.isoformat(),
-        }
-        response = self.control.get(
-            self.sim.url + "/_sim/truth", params=params, timeout=TIMEOUT
-        )
-        response.raise_for_status()
-        gallons: float = response.json()["gallons"]
-        return gallons
+        return truth(self.sim, self.device, since, until)
 
 
 # A zone and the first sight; odd seconds, so `now` is floored. The 30-hour jump
@@ -131,4 +114,3 @@ def test_each_cycle_counts_up_to_its_horizon_exactly_the_truth(
         last = final
     assert last is not None
     assert last.gallons > 0
-    bridge.control.close()

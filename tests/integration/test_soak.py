@@ -24,10 +24,10 @@ from bridge.simulator.account import SimConfig
 from bridge.simulator.clock import SimClock
 from bridge.simulator.server import Simulator
 from tests.conftest import BrokerFactory
-from tests.support.bridge import truth, utc
+from tests.support.bridge import utc
 from tests.support.broker import Broker
 from tests.support.mqtt import broker_settings, subscriber
-from tests.support.simulator import SimFactory
+from tests.support.simulator import SimFactory, truth
 from tests.support.soak import (
     Ledger,
     Resources,

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
 import sys
 import time
-import urllib.parse
-import urllib.request
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,6 +17,7 @@ from bridge.entities import UNIT_SYSTEMS
 from bridge.simulator.server import Simulator
 from tests.support.broker import Broker
 from tests.support.mqtt import Seen, Subscriber
+from tests.support.simulator import truth
 
 ROOT = Path(__file__).resolve().parents[2]
 STOP_TIMEOUT = 10.0
@@ -78,15 +76,6 @@ class BridgeProcess:
     def text(self) -> str:
         """Everything the process logged so far."""
         return self.log.read_text(encoding="utf-8")
-
-
-def truth(sim: Simulator, device_id: str, since: datetime, until: datetime) -> float:
-    """Exact gallons of [since, until) from /_sim/truth."""
-    query = urllib.parse.urlencode(
-        {"device_id": device_id, "since": since.isoformat(), "until": until.isoformat()}
-    )
-    with urllib.request.urlopen(f"{sim.url}/_sim/truth?{query}", timeout=10) as reply:  # noqa: S310 (loopback simulator)
-        return float(json.load(reply)["gallons"])
 
 
 def utc(text: str) -> datetime:

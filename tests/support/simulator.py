@@ -48,3 +48,15 @@ def login(session: SimSession) -> dict[str, Any]:
     grant: dict[str, Any] = response.json()["data"][0]
     session.headers["Authorization"] = f"Bearer {grant['access_token']}"
     return grant
+
+
+def truth(sim: Simulator, device_id: str, since: datetime, until: datetime) -> float:
+    """Exact gallons of [since, until) from GET /_sim/truth."""
+    params = {
+        "device_id": device_id,
+        "since": since.isoformat(),
+        "until": until.isoformat(),
+    }
+    response = requests.get(f"{sim.url}/_sim/truth", params=params, timeout=TIMEOUT)
+    response.raise_for_status()
+    return float(response.json()["gallons"])
