@@ -15,7 +15,7 @@ RUN_STAMP := $(VENV)/.installed
 # The bridge against its built-in simulator, on the broker at MQTT_HOST:MQTT_PORT or,
 # when none answers, on a private mosquitto of its own (README "Quick start").
 demo: demo-deps $(RUN_STAMP)
-	$(BIN)/python -m bridge.demo
+	$(BIN)/python -m bridge.commands.demo
 
 test: system-deps $(STAMP) lint typecheck pytest
 

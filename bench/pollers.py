@@ -18,12 +18,11 @@ from paho.mqtt.enums import CallbackAPIVersion
 from pyflume import FlumeAuth, FlumeData, FlumeDeviceList
 
 from bench.common import DEMO
-from bridge import runner
+from bridge import app
 from bridge.config import Settings
-from bridge.flume.planner import plan
 from bridge.flume.tokens import Credentials
-from bridge.jobs import Jobs, Parts
 from bridge.mqtt import MqttPublisher
+from bridge.service import Jobs, Parts
 
 HOST = "127.0.0.1"
 PYFLUME_BASE = "https://api.flumetech.com"  # baked into pyflume's URL constants
@@ -42,7 +41,7 @@ class Poller(Protocol):
 
 
 class BridgePoller:
-    """The service's own parts, as bridge.runner.parts wires them, minus the loop.
+    """The service's own parts, as bridge.app wires them, minus the loop.
 
     Flume's clock and the request budget follow the simulated time (`now`), as they
     follow the wall clock in the service, where both move together.
@@ -58,14 +57,12 @@ class BridgePoller:
             mqtt_client_id="bench-bridge",
             state_dir=state_dir,
         )
-        self._session = requests.Session()
         self._publisher = MqttPublisher(settings)
         self._publisher.start()
         self._publisher.wait_connected()
-        parts = bridge_parts(settings, self._session, now)
-        self._jobs = Jobs(parts, self._publisher.publish, started=parts.now())
+        self._parts = bridge_parts(settings, now)
+        self._jobs = Jobs(self._parts, self._publisher.publish, self._parts.now())
         self._jobs.devices()
-        self._jobs.plan = plan(settings.flume_requests_per_hour, 1)
         self._sensor = self._jobs.board.sensors()[0].id
 
     def cycle(self) -> None:
@@ -76,17 +73,15 @@ class BridgePoller:
     def close(self) -> None:
         """Publish offline, disconnect, close the session."""
         self._publisher.stop()
-        self._session.close()
+        self._parts.close()
 
 
-def bridge_parts(
-    settings: Settings, session: requests.Session, now: Callable[[], float]
-) -> Parts:
-    """The parts as bridge.runner.parts wires them, on the clock `now` (epoch s)."""
-    login = Credentials.of(
-        DEMO.client_id, DEMO.client_secret, DEMO.username, DEMO.password
-    )
-    return runner.parts(settings, login, session, seconds=now)
+LOGIN = Credentials.of(DEMO.client_id, DEMO.client_secret, DEMO.username, DEMO.password)
+
+
+def bridge_parts(settings: Settings, now: Callable[[], float]) -> Parts:
+    """The parts as bridge.app wires them, on the clock `now` (epoch s)."""
+    return app.parts(settings, LOGIN, seconds=now)
 
 
 class Redirect(requests.Session):

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import TypeVar
 
-from bridge.errors import FlumeAuthError, FlumeUnavailableError
+from bridge.errors import ConfigError, FlumeAuthError, FlumeUnavailableError
 from bridge.flume import convert
 from bridge.flume.http import FlumeHttp, Params
 from bridge.flume.schema import Envelope
@@ -35,6 +35,36 @@ def safe_next(link: str | None) -> str | None:
     return link
 
 
+def select_devices(
+    devices: Sequence[Device], wanted: Sequence[str]
+) -> tuple[list[Device], list[str]]:
+    """Return the devices FLUME_DEVICE_IDS selects (all when empty) and unknown ids."""
+    if not wanted:
+        return list(devices), []
+    known = {device.id for device in devices}
+    chosen = [device for device in devices if device.id in wanted]
+    return chosen, [device_id for device_id in wanted if device_id not in known]
+
+
+def served(
+    devices: Sequence[Device], wanted: Sequence[str], *, strict: bool = True
+) -> list[Device]:
+    """The devices the bridge serves: those FLUME_DEVICE_IDS selects.
+
+    Raises:
+        ConfigError: `strict`, and it names a device the account does not have
+            (otherwise a warning: a device that left the account since the start).
+    """
+    chosen, unknown = select_devices(devices, wanted)
+    if unknown and strict:
+        raise ConfigError(
+            f"FLUME_DEVICE_IDS: not in this account: {', '.join(unknown)}"
+        )
+    if unknown:
+        log.warning("devices no longer in the account: %s", ", ".join(unknown))
+    return chosen
+
+
 class FlumeClient:
     """Devices, usage, flow, leaks, notifications and alerts of one Flume account."""
 
@@ -50,6 +80,15 @@ class FlumeClient:
         self._tokens = tokens
         self._page_limit = page_limit
         self._max_pages = max_pages
+
+    @property
+    def user_id(self) -> int:
+        """The Flume user id of the account (logs in if needed)."""
+        return self._tokens.user_id
+
+    def close(self) -> None:
+        """Close the HTTP session."""
+        self._http.close()
 
     def devices(self) -> list[Device]:
         """List the devices (own and shared) with their locations: two requests."""

@@ -31,8 +31,8 @@ from bridge.errors import (
     FlumeRateLimitError,
     FlumeUnavailableError,
 )
+from bridge.flume.clock import ServerClock
 from bridge.flume.schema import Envelope, parse
-from bridge.flume.serverclock import ServerClock
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +128,19 @@ def _failure(what: str, error: requests.RequestException) -> FlumeError:
 class FlumeHttp:
     """Sends requests to one Flume base URL within a request budget."""
 
+    @classmethod
+    def open(
+        cls,
+        base_url: str,
+        timeout: float,
+        budget: Budget,
+        *,
+        server_clock: ServerClock | None = None,
+    ) -> FlumeHttp:
+        """A transport with an HTTP session of its own; `close()` it when done."""
+        session = requests.Session()
+        return cls(session, base_url, timeout, budget, server_clock=server_clock)
+
     def __init__(
         self,
         session: requests.Session,
@@ -144,6 +157,10 @@ class FlumeHttp:
         self._budget = budget
         self._clock = clock
         self._server_clock = server_clock
+
+    def close(self) -> None:
+        """Close the HTTP session and its connections."""
+        self._session.close()
 
     def request(
         self,

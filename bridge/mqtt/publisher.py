@@ -16,6 +16,8 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import MQTTErrorCode
 
 from bridge.config import Settings
+from bridge.contract.payloads import OFFLINE, ONLINE
+from bridge.contract.topics import Topics
 from bridge.errors import MqttError
 from bridge.models import Message
 from bridge.mqtt.client import Will
@@ -30,8 +32,6 @@ from bridge.mqtt.connection import (
 
 log = logging.getLogger(__name__)
 
-ONLINE: Final = b"online"
-OFFLINE: Final = b"offline"
 # HA buttons send a short word; anything longer or not text is not a press.
 MAX_COMMAND_BYTES: Final = 256
 # Events (not retained) published while the broker is away, sent when it is back.
@@ -78,11 +78,11 @@ class MqttPublisher:
         rng: random.Random | None = None,
         timing: Timing = Timing(),  # frozen, so one shared default is safe
     ) -> None:
-        base = settings.mqtt_base_topic
-        self.status_topic = f"{base}/status"
-        self._command_prefix = f"{base}/command/"
-        self._discovery_prefix = f"{settings.ha_discovery_prefix}/"
-        self._ha_status = settings.ha_status_topic
+        topics = Topics.of(settings)
+        self.status_topic = topics.status
+        self._command_prefix = topics.commands
+        self._discovery_prefix = f"{topics.prefix}/"
+        self._ha_status = topics.ha_status
         self._clock = clock
         self._rng = rng or random.Random()  # noqa: S311  # jitter, not cryptography
         self._timing = timing

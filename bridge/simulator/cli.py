@@ -6,7 +6,7 @@ import argparse
 import signal
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from types import FrameType
 
@@ -147,3 +147,12 @@ def run(args: argparse.Namespace) -> int:
     finally:
         simulator.stop()
     return 0
+
+
+def main(argv: Sequence[str], prog: str = "flume-mqtt simulate") -> int:
+    """Parse the simulator's options and serve; usage errors exit 2 (argparse)."""
+    parser = argparse.ArgumentParser(
+        prog=prog, description="Serve a faithful simulator of the Flume cloud API."
+    )
+    add_arguments(parser)
+    return run(parser.parse_args(argv))

@@ -1,4 +1,4 @@
-"""`python -m bridge.demo` as a subprocess with the real `run --demo` bridge."""
+"""`python -m bridge.commands.demo` as a subprocess, with the real `run --demo`."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ class Demo:
         # must never fill up and block the demo.
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115  # closed by finish()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "bridge.demo", *args],
+            [sys.executable, "-m", "bridge.commands.demo", *args],
             env={**os.environ, "PYTHONPATH": str(ROOT), **env},
             stdout=subprocess.PIPE,
             stderr=self._stderr,

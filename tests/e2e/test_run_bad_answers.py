@@ -86,7 +86,7 @@ def faults(sim: Simulator) -> list[Any]:
 
 def assert_logged_once(log: str) -> None:
     """One WARNING for the first failed poll of the round; DEBUG for the rest."""
-    failures = re.compile(r" bridge\.service: usage \d+: (?!trying again)")
+    failures = re.compile(r" bridge\.service\.jobs: usage \d+: (?!trying again)")
     lines = [line for line in log.splitlines() if failures.search(line)]
     assert len(lines) == len(FAULTS), lines
     assert " WARNING " in lines[0], lines

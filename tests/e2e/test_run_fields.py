@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from bridge.entities import UNIT_SYSTEMS
+from bridge.models import UNIT_SYSTEMS
 from tests.support.bridge import (
     BridgeProcess,
     bridge_env,

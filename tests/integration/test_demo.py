@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from bridge.commands.demo import DemoError, Watcher, demo, end
 from bridge.config import Settings
-from bridge.demo import DemoError, Watcher, demo, end
 from tests.support.broker import Broker, find_mosquitto, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -186,7 +186,7 @@ def test_a_child_that_ignores_sigterm_is_killed() -> None:
 
 def test_mosquitto_is_found_where_debian_puts_it() -> None:
     """The demo finds the same broker binary as the test fixtures."""
-    from bridge.demo import find_mosquitto as demo_finds
+    from bridge.commands.demo import find_mosquitto as demo_finds
 
     assert demo_finds() == find_mosquitto()
 
@@ -206,8 +206,8 @@ def test_main_runs_the_real_bridge_on_its_simulator(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """`python -m bridge.demo --seconds N` shows the real bridge's sensor state."""
-    from bridge.demo import main
+    """`python -m bridge.commands.demo --seconds N` shows the real bridge's state."""
+    from bridge.commands.demo import main
 
     monkeypatch.setenv("MQTT_HOST", mosquitto.host)
     monkeypatch.setenv("MQTT_PORT", str(mosquitto.port))

@@ -7,12 +7,13 @@ from datetime import UTC, datetime
 import pytest
 
 from bridge.cli import main
+from bridge.commands.discovery import start_messages
 from bridge.config import Settings
-from bridge.discovery import MessageBuilder
+from bridge.contract import Contract
 from bridge.models import Device, Location
-from bridge.preview import start_messages
 from tests.conftest import BrokerFactory
 from tests.support.broker import Broker, free_port
+from tests.support.contract import device_state
 from tests.support.mqtt import subscriber
 
 NOW = datetime(2026, 11, 28, 12, 34, tzinfo=UTC)
@@ -41,12 +42,12 @@ def retained(broker: Broker) -> dict[str, bytes]:
 
 def seed(broker: Broker) -> set[str]:
     """Publish a started bridge's retained messages and others'; return ours."""
-    made = MessageBuilder(Settings(), version="1")
+    made = Contract.of(Settings(), version="1")
     ours = [
         *start_messages(made, [HUB, SENSOR], NOW),
-        made.status_message(False),
-        *made.discovery_messages([Device(GONE, 2, 1, HOME)])[-1:],
-        made.device_state(Device(GONE, 2, 1, HOME), NOW),
+        made.payloads.status(False),
+        *made.discovery.configs([Device(GONE, 2, 1, HOME)])[-1:],
+        device_state(made, Device(GONE, 2, 1, HOME), NOW),
     ]
     with subscriber(broker) as sub:
         for message in ours:

@@ -9,8 +9,8 @@ import pytest
 import requests
 
 from bridge.errors import FlumeProtocolError
+from bridge.flume.clock import ServerClock
 from bridge.flume.http import FlumeHttp
-from bridge.flume.serverclock import ServerClock
 from bridge.simulator.server import Simulator
 from tests.support.flume import RecordingBudget
 from tests.support.simulator import PASSWORD_GRANT, START, SimFactory

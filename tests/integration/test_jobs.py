@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -13,11 +14,11 @@ import requests
 
 from bridge.config import Settings
 from bridge.errors import ConfigError, FlumeRateLimitError
-from bridge.jobs import Jobs
 from bridge.models import Message
+from bridge.service import Jobs
 from bridge.simulator.server import Simulator
 from tests.support.flume import route_count, sim_stats
-from tests.support.service import make_parts, replace_on_same_port
+from tests.support.service import made_parts, replace_on_same_port
 from tests.support.simulator import SimFactory
 
 QUERY = "POST /users/{uid}/devices/{did}/query"
@@ -41,21 +42,17 @@ JobsFactory = Callable[..., tuple[Jobs, Published]]
 @pytest.fixture
 def make_jobs(tmp_path: Path) -> Iterator[JobsFactory]:
     """Jobs wired to a simulator as the service wires them; sessions closed after."""
-    sessions: list[requests.Session] = []
+    with ExitStack() as stack:
 
-    def make(sim: Simulator, **fields: Any) -> tuple[Jobs, Published]:
-        session = requests.Session()
-        sessions.append(session)
-        settings = Settings(
-            flume_api_url=sim.url, state_dir=tmp_path / "state", **fields
-        )
-        parts = make_parts(settings, session)
-        published = Published()
-        return Jobs(parts, published.append, started=parts.now()), published
+        def make(sim: Simulator, **fields: Any) -> tuple[Jobs, Published]:
+            settings = Settings(
+                flume_api_url=sim.url, state_dir=tmp_path / "state", **fields
+            )
+            parts = stack.enter_context(made_parts(settings))
+            published = Published()
+            return Jobs(parts, published.append, started=parts.now()), published
 
-    yield make
-    for session in sessions:
-        session.close()
+        yield make
 
 
 def set_device(sim: Simulator, device_id: str, **fields: object) -> None:
@@ -176,7 +173,7 @@ def test_a_two_request_job_is_not_started_without_room_for_both(
     assert caught.value.retry_after is not None
     assert caught.value.retry_after > 3500
     assert sim_stats(sim)["total"] == sent
-    assert not jobs.listed
+    assert not jobs.board.listed
 
 
 def test_a_budget_too_small_for_the_device_list_is_a_configuration_error(

@@ -17,8 +17,8 @@ import pytest
 from bridge.flume.client import FlumeClient
 from bridge.flume.windows import BACKFILL_HOURS, queries, usage_windows
 from bridge.meter import Meter, Reading
+from bridge.service.jobs import read
 from bridge.simulator.server import Simulator
-from bridge.usage import read
 from tests.support.flume import WiringFactory, route_count, wirings
 from tests.support.simulator import SimFactory, truth
 

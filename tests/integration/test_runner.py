@@ -1,4 +1,4 @@
-"""bridge.runner in-process: serve() until a signal (idle or mid-request), demo()."""
+"""`run` in-process: serve() until a signal (idle or mid-request); --demo's twin."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from types import FrameType
 import pytest
 import requests
 
-from bridge import runner
+from bridge.commands.run import serve
+from bridge.commands.simulate import simulated
 from bridge.simulator.server import Simulator
 from tests.conftest import BrokerFactory
 from tests.support.bridge import newest_state
@@ -69,7 +70,7 @@ def test_sigterm_while_idle_stops_serve_with_offline(
     waiter = terminate_when(
         lambda: newest_state(watch, sensor, leak=lambda v: v is not None)
     )
-    runner.serve(service_settings(sim, broker, tmp_path / "state"), DEMO)
+    serve(service_settings(sim, broker, tmp_path / "state"), DEMO)
     waiter.join()
     watch.wait_topic("flume/status", b"offline")
     assert (signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)) == before
@@ -87,7 +88,7 @@ def test_sigterm_while_a_job_waits_on_flume_abandons_the_job(
     add_fault(sim, route="/users/*/devices/*/query", delay=DELAY)
     waiter = terminate_when(lambda: eventually(lambda: faults_left(sim) == 0))
     started = time.monotonic()
-    runner.serve(service_settings(sim, broker, tmp_path / "state"), DEMO)
+    serve(service_settings(sim, broker, tmp_path / "state"), DEMO)
     elapsed = time.monotonic() - started
     waiter.join()
     assert elapsed < DELAY
@@ -99,9 +100,9 @@ def test_sigterm_while_a_job_waits_on_flume_abandons_the_job(
 def test_demo_serves_a_fresh_simulator_with_its_own_state_dir(
     broker: Broker, watch: Subscriber
 ) -> None:
-    """runner.demo(): a loopback simulator and a temporary STATE_DIR, gone after."""
+    """simulated(): a loopback simulator and a temporary STATE_DIR, gone after."""
     settings = broker_settings(broker)
-    with runner.demo(settings) as (demo, login):
+    with simulated(settings) as (demo, login):
         assert demo.flume_api_url.startswith("http://127.0.0.1:")
         assert demo.mqtt_port == broker.port
         with running(demo, login) as service:
@@ -124,7 +125,7 @@ def test_the_broker_down_at_start_does_not_stop_polling(
 ) -> None:
     """Flume is polled while the broker is away; its states arrive once it is up."""
     caplog.set_level(logging.INFO)
-    monkeypatch.setattr("bridge.service.BROKER_WAIT", 0.2)
+    monkeypatch.setattr("bridge.service.loop.BROKER_WAIT", 0.2)
     broker = broker_factory()
     broker.stop()
     sensor = sim.model.account.sensors[0].id

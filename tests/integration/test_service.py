@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import logging
 import socket
-import threading
 from pathlib import Path
 
 import pytest
-import requests
 
-from bridge.runner import build
 from bridge.simulator.server import Simulator
 from tests.support.bridge import newest_state
 from tests.support.broker import Broker
-from tests.support.flume import DEMO
 from tests.support.mqtt import Subscriber
 from tests.support.service import (
+    built,
     datagrams,
     eventually,
     replace_on_same_port,
@@ -100,8 +97,7 @@ def test_the_plan_stays_while_the_sensors_do_and_follows_a_new_one(
     caplog.set_level(logging.INFO)
     sim = sim_factory(sensors=1)
     settings = service_settings(sim, broker, tmp_path / "state")
-    with requests.Session() as session:
-        service = build(settings, DEMO, session, threading.Event())
+    with built(settings) as service:
         # The devices job itself: in the loop it runs every 26 minutes.
         service._devices()
         planned = service.jobs.plan

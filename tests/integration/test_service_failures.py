@@ -10,14 +10,13 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-import requests
 from pydantic import SecretStr
 
 from bridge.errors import ConfigError, FlumeAuthError, MqttAuthError
 from bridge.mqtt import MqttPublisher
 from bridge.service import Service
+from bridge.service.systemd import Notifier
 from bridge.simulator.server import Simulator
-from bridge.systemd import Notifier
 from tests.conftest import BrokerFactory
 from tests.support.bridge import newest_state
 from tests.support.broker import Broker
@@ -25,7 +24,7 @@ from tests.support.flume import DEMO, add_fault
 from tests.support.mqtt import Subscriber
 from tests.support.service import (
     eventually,
-    make_parts,
+    made_parts,
     running,
     service_settings,
     serving,
@@ -63,7 +62,7 @@ def test_a_transient_failure_is_logged_once_retried_and_keeps_the_last_values(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Two 503s: WARNING, DEBUG, a retry after RETRY_MIN, INFO once Flume answers."""
-    monkeypatch.setattr("bridge.service.RETRY_MIN", 1)
+    monkeypatch.setattr("bridge.service.loop.RETRY_MIN", 1)
     sensor = sim.model.account.sensors[0].id
     topic = f"flume/{sensor}/state"
     with running(service_settings(sim, broker, tmp_path / "state")) as service:
@@ -173,8 +172,7 @@ def test_an_unexpected_exception_in_a_job_is_logged_and_the_loop_carries_on(
     settings = service_settings(sim, broker, tmp_path / "state")
     sensor = sim.model.account.sensors[0].id
     trap, stop = Trap(), threading.Event()
-    with requests.Session() as session:
-        parts = make_parts(settings, session, now=trap.wrap)
+    with made_parts(settings, now=trap.wrap) as parts:
         service = Service(parts, MqttPublisher(settings), Notifier({}), stop)
         with serving(service, stop) as thread:
             # The first polls are over once leaks/active has been asked.
@@ -201,7 +199,7 @@ def test_flume_down_at_start_is_retried_until_the_devices_are_listed(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A failed first device list is tried again; not ready before it succeeds."""
-    monkeypatch.setattr("bridge.service.RETRY_MIN", 1)
+    monkeypatch.setattr("bridge.service.loop.RETRY_MIN", 1)
     add_fault(sim, route="/users/*/devices", status=503)
     sensor = sim.model.account.sensors[0].id
     with running(service_settings(sim, broker, tmp_path / "state")) as service:

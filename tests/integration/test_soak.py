@@ -6,20 +6,22 @@ import gc
 import json
 import logging
 import random
+import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from contextlib import closing
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-import requests
 
-from bridge.jobs import Jobs
+from bridge import app
+from bridge.config import Settings
 from bridge.meter import LAG_MINUTES, Meter
 from bridge.models import Message
 from bridge.mqtt import MqttPublisher
+from bridge.service import Service
 from bridge.simulator.account import SimConfig
 from bridge.simulator.clock import SimClock
 from bridge.simulator.server import Simulator
@@ -31,12 +33,12 @@ from tests.support.simulator import SimFactory, truth
 from tests.support.soak import (
     Ledger,
     Resources,
-    Timetable,
     World,
     draw_incidents,
     seconds_of,
     week_parts,
 )
+from tests.support.timetable import FailedJobs, SteppedTimetable
 
 DAY = 86400.0
 DAYS = 7
@@ -64,22 +66,19 @@ RSS_GROWTH = 2 * 1024 * 1024
 IN_FLIGHT = 2
 
 
-@dataclass
-class Watch:
-    """Every state the jobs published: the counter must never fall or go back."""
+class Watch(MqttPublisher):
+    """The publisher, checking each state: the counter never falls or goes back."""
 
-    states: int = 0
-    totals: dict[str, tuple[float, str]] = field(default_factory=dict)
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings)
+        self.states = 0
+        self.totals: dict[str, tuple[float, str]] = {}
 
-    def tee(self, publish: Callable[[Message], None]) -> Callable[[Message], None]:
-        """Check each state on its way to the publisher."""
-
-        def both(message: Message) -> None:
-            if message.topic.endswith("/state") and message.payload:
-                self._check(json.loads(message.payload))
-            publish(message)
-
-        return both
+    def publish(self, message: Message) -> None:
+        """Check a state on its way to the broker."""
+        if message.topic.endswith("/state") and message.payload:
+            self._check(json.loads(message.payload))
+        super().publish(message)
 
     def _check(self, state: dict[str, object]) -> None:
         total, through = state.get("total"), state.get("total_through")
@@ -99,9 +98,10 @@ class Soak:
 
     clock: SimClock
     sim: Simulator
-    timetable: Timetable
+    timetable: SteppedTimetable
     world: World
     ledger: Ledger
+    service: Service
     publisher: MqttPublisher
     days: list[Resources] = field(default_factory=list)
 
@@ -114,15 +114,13 @@ class Soak:
         """Run jobs, incidents, log drains and daily samples in time order to `end`."""
         while True:
             chores = min(self.world.due(), self._next_drain, self._next_day)
-            step = min(chores, self.timetable.next_due)
-            if step > end:
+            due = self.timetable.next_due
+            if min(chores, due) > end:
                 return
-            if chores < self.timetable.next_due:
-                self.clock.advance(max(0.0, chores - self._seconds()))
+            self.clock.advance(max(0.0, min(chores, due) - self._seconds()))
+            if chores < due:
                 self._chores(chores)  # the clock keeps microseconds: it may read less
-            else:
-                self.timetable.run_next()
-            self.publisher.pump(0)
+            self.service.step()  # the jobs now due, the broker's events, the ticks
 
     def _chores(self, now: float) -> None:
         self.world.act(now)
@@ -184,34 +182,38 @@ def run_week(sim: Simulator, broker: Broker, state_dir: Path) -> Outcome:
     begin = START.timestamp()
     rng = random.Random(SEED)  # noqa: S311  # the soak's dice, not cryptography
     incidents = draw_incidents(rng, begin, begin + DAYS * DAY, FAULTS, RESTARTS)
-    watch = Watch()
-    with requests.Session() as session:
-        parts = week_parts(settings, session, clock)
-        publisher = MqttPublisher(settings)
-        jobs = Jobs(parts, watch.tee(publisher.publish), started=parts.now())
+    watch = Watch(settings)
+    timetable = SteppedTimetable(seconds_of(clock))
+    with closing(week_parts(settings, clock)) as parts, FailedJobs() as failed:
+        service = app.service(
+            parts,
+            threading.Event(),
+            publisher=watch,
+            timetable=timetable,
+            monotonic=seconds_of(clock),
+        )
         soak = Soak(
             clock,
             sim,
-            Timetable(jobs, parts, clock),
+            timetable,
             World(sim, broker, incidents),
             Ledger(settings.flume_requests_per_hour),
-            publisher,
+            service,
+            watch,
         )
-        publisher.start()
-        publisher.wait_connected(5)
-        soak.timetable.start()
+        service.start()
         soak.run_until(begin + DAYS * DAY)
         soak.world.calm()
         soak.run_until(begin + DAYS * DAY + CALM)
         soak.ledger.drain(sim)
         soak.settle()
-        retained = retained_states(broker, [d.id for d in jobs.board.sensors()])
-        publisher.stop()
+        retained = retained_states(broker, [d.id for d in service.jobs.board.sensors()])
+        service.close()
     return Outcome(
         soak.ledger,
         soak.world.done,
-        soak.timetable.failures,
-        soak.timetable.runs,
+        failed.by_class,
+        timetable.runs,
         watch.states,
         soak.days,
         retained,
@@ -231,13 +233,13 @@ def test_a_week_of_faults_and_broker_restarts_loses_and_leaks_nothing(
 
     Real: the simulator over loopback HTTP with its faults, mosquitto restarted and
     stopped for hours, FlumeHttp, TokenManager, FlumeClient, RequestBudget, Meter,
-    AlertBook, the Jobs bodies and MqttPublisher (pumped after every step). Simulated:
-    time, one clock for Flume, the host and the budget, moved by the soak from job to
-    job (a job takes no simulated time), and the scheduling, which repeats what
-    bridge.service does with `schedule` (tests/support/soak.Timetable), because
-    `schedule` reads the wall clock. At the end the counter equals /_sim/truth to 1e-6
-    gallons on disk and on the broker, no rolling hour of the simulator's request log
-    exceeded the budget, and threads, descriptors and memory did not grow.
+    AlertBook, the Service with its loop, jobs and MqttPublisher. Simulated: time, one
+    clock for Flume, the host, the budget and the loop, moved by the soak from job to
+    job (a job takes no simulated time) on a timetable of its own
+    (tests/support/timetable.py), because `schedule` reads the wall clock. At the end
+    the counter equals /_sim/truth to 1e-6 gallons on disk and on the broker, no
+    rolling hour of the simulator's request log exceeded the budget, and threads,
+    descriptors and memory did not grow.
     """
     # pytest keeps every captured record until the test ends: a week of warnings
     # would grow the memory measured here, which a service logging to stderr does not.

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bridge.systemd import Notifier
+from bridge.service.systemd import Notifier
 
 WATCHED = {"WATCHDOG_USEC": "30000000"}  # WatchdogSec=30
 Listen = Callable[[str], tuple[socket.socket, str]]
@@ -63,7 +63,7 @@ def fill(address: str) -> None:
 
 
 def levels(caplog: pytest.LogCaptureFixture) -> list[int]:
-    return [r.levelno for r in caplog.records if r.name == "bridge.systemd"]
+    return [r.levelno for r in caplog.records if r.name == "bridge.service.systemd"]
 
 
 @pytest.mark.parametrize("kind", ["path", "abstract"])
@@ -103,7 +103,7 @@ def test_without_notify_socket_every_call_is_a_no_op(
     def no_socket(*args: object) -> socket.socket:
         raise AssertionError("a socket was opened without NOTIFY_SOCKET")
 
-    monkeypatch.setattr("bridge.systemd.socket.socket", no_socket)
+    monkeypatch.setattr("bridge.service.systemd.socket.socket", no_socket)
     caplog.set_level(logging.DEBUG)
     for environ in ({}, {"NOTIFY_SOCKET": ""}, {**WATCHED}):
         notifier = Notifier(environ)
@@ -188,7 +188,7 @@ def test_a_vanished_socket_warns_once_per_streak(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Sends to a gone socket never raise: WARNING, then DEBUG; INFO on recovery."""
-    caplog.set_level(logging.DEBUG, logger="bridge.systemd")
+    caplog.set_level(logging.DEBUG, logger="bridge.service.systemd")
     path = tmp_path / "notify"
     notifier = Notifier({"NOTIFY_SOCKET": str(path), **WATCHED})  # not yet bound
     notifier.ready()

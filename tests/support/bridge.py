@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bridge.entities import UNIT_SYSTEMS
+from bridge.models import UNIT_SYSTEMS
 from bridge.simulator.server import Simulator
 from tests.support.broker import Broker
 from tests.support.mqtt import Seen, Subscriber

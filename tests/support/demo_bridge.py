@@ -13,7 +13,7 @@ import threading
 from datetime import UTC, datetime
 
 from bridge.config import load_settings
-from bridge.discovery import MessageBuilder
+from bridge.contract import Contract
 from bridge.models import (
     Device,
     Diagnostics,
@@ -29,7 +29,7 @@ SENSOR = "6248148189204194987"
 HUB = "6248148189204194986"
 
 
-def messages(builder: MessageBuilder) -> list[Message]:
+def messages(contract: Contract) -> list[Message]:
     """What a first poll of the simulator's leaking sensor publishes."""
     home = Location(1, "Home", "UTC")
     hub = Device(HUB, 1, 1, home, connected=True, last_seen=AT)
@@ -40,11 +40,11 @@ def messages(builder: MessageBuilder) -> list[Message]:
     )  # fmt: skip
     plan = {"usage": 60, "leaks": 300}
     return [
-        *builder.discovery_messages([hub, sensor]),
-        builder.state_message(state),
-        builder.availability_message(SENSOR, True),
-        builder.diagnostics_message(Diagnostics("0.1.0", AT, 100, plan, 4)),
-        builder.event_message(SENSOR, Event("leak", "Leak detected", "at Home", AT)),
+        *contract.discovery.configs([hub, sensor]),
+        contract.payloads.state(state),
+        contract.payloads.availability(SENSOR, True),
+        contract.payloads.diagnostics(Diagnostics("0.1.0", AT, 100, plan, 4)),
+        contract.payloads.event(SENSOR, Event("leak", "Leak detected", "at Home", AT)),
     ]
 
 
@@ -55,7 +55,7 @@ def main(argv: list[str]) -> int:
     publisher = MqttPublisher(settings)
     publisher.start()
     publisher.wait_connected(10)
-    for message in messages(MessageBuilder(settings)):
+    for message in messages(Contract.of(settings)):
         publisher.publish(message)
     while not stop.is_set() and not argv:
         publisher.pump(timeout=0.1)

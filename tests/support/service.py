@@ -8,19 +8,15 @@ import threading
 import time
 import urllib.parse
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import requests
-
-from bridge import runner
+from bridge import app
 from bridge.config import Settings
 from bridge.flume.tokens import Credentials
-from bridge.jobs import Parts
-from bridge.runner import build
-from bridge.service import Service
+from bridge.service import Parts, Service
 from bridge.simulator.account import SimConfig
 from bridge.simulator.clock import SimClock
 from bridge.simulator.server import Simulator
@@ -42,15 +38,24 @@ def service_settings(
 Now = Callable[[], datetime]
 
 
-def make_parts(
+@contextmanager
+def made_parts(
     settings: Settings,
-    session: requests.Session,
     login: Credentials = DEMO,
     now: Callable[[Now], Now] = lambda flume_now: flume_now,
-) -> Parts:
-    """The parts as bridge.runner wires them; `now` may wrap Flume's clock."""
-    built = runner.parts(settings, login, session)
-    return dataclasses.replace(built, now=now(built.now))
+) -> Iterator[Parts]:
+    """The parts as bridge.app wires them; `now` may wrap Flume's clock."""
+    with closing(app.parts(settings, login)) as built:
+        yield dataclasses.replace(built, now=now(built.now))
+
+
+@contextmanager
+def built(
+    settings: Settings, login: Credentials = DEMO, stop: threading.Event | None = None
+) -> Iterator[Service]:
+    """The service bridge.app builds for `settings`, its session closed after."""
+    with closing(app.parts(settings, login)) as parts:
+        yield app.service(parts, stop or threading.Event())
 
 
 class ServiceThread:
@@ -83,12 +88,10 @@ class ServiceThread:
 
 @contextmanager
 def running(settings: Settings, login: Credentials = DEMO) -> Iterator[ServiceThread]:
-    """A service built by bridge.runner.build, running until the block ends."""
+    """A service built by bridge.app, running until the block ends."""
     stop = threading.Event()
-    with requests.Session() as session:
-        service = build(settings, login, session, stop)
-        with serving(service, stop) as thread:
-            yield thread
+    with built(settings, login, stop) as service, serving(service, stop) as thread:
+        yield thread
 
 
 @contextmanager

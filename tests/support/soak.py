@@ -1,10 +1,8 @@
-"""The soak's machinery: the service's timetable on a simulated clock, and checks."""
+"""The soak's machinery: the service's parts on a simulated clock, faults, checks."""
 
 from __future__ import annotations
 
 import gc
-import heapq
-import itertools
 import math
 import os
 import random
@@ -19,13 +17,11 @@ from typing import Any
 
 import requests
 
-from bridge import runner
+from bridge import app
 from bridge.config import Settings
-from bridge.errors import BridgeError, FlumeRateLimitError
 from bridge.flume.budget import HOUR, RequestBudget
-from bridge.flume.planner import Plan, plan
-from bridge.jobs import Jobs, Parts
-from bridge.service import HOUSEKEEPING, RETRY_MIN, STARTUP_RETRY
+from bridge.flume.planner import plan
+from bridge.service import Parts
 from bridge.simulator.clock import SimClock
 from bridge.simulator.server import Simulator
 from tests.support.broker import Broker
@@ -39,8 +35,8 @@ def seconds_of(clock: SimClock) -> Callable[[], float]:
     return lambda: clock.now().timestamp()
 
 
-def week_parts(settings: Settings, session: requests.Session, clock: SimClock) -> Parts:
-    """The parts as bridge.runner.parts wires them, every clock the simulated one."""
+def week_parts(settings: Settings, clock: SimClock) -> Parts:
+    """The parts as bridge.app wires them, every clock the simulated one."""
     seconds = seconds_of(clock)
     per_hour = settings.flume_requests_per_hour
     budget = RequestBudget(
@@ -50,154 +46,7 @@ def week_parts(settings: Settings, session: requests.Session, clock: SimClock) -
         reserve=plan(per_hour, 1).token_reserve,
     )
     # A host clock in step with Flume's, as NTP keeps it; the offset stays near 0.
-    return runner.parts(settings, DEMO, session, seconds=seconds, budget=budget)
-
-
-@dataclass(order=True)
-class _Entry:
-    """A job's next run: by time, then in the order the job was added."""
-
-    due: float
-    order: int
-    label: str = field(compare=False)
-    job: Callable[[], None] = field(compare=False)
-    interval: int | None = field(compare=False)  # None: a one-off retry
-    generation: int = field(compare=False)
-
-
-class Timetable:
-    """What bridge.service.Service does with `schedule`, on the simulated clock.
-
-    The same jobs at the same intervals (the plan's, startup and housekeeping), the
-    same retry after a failure (once, after max(RETRY_MIN, Retry-After) when sooner
-    than the job's interval), the same replan after each device list. A job runs in no
-    simulated time; an unexpected exception ends the soak (the service would log it).
-    """
-
-    def __init__(self, jobs: Jobs, parts: Parts, clock: SimClock) -> None:
-        self.jobs = jobs
-        self._parts = parts
-        self._clock = clock
-        self._seconds = seconds_of(clock)
-        self._heap: list[_Entry] = []
-        self._order = itertools.count()
-        self._generation = 0
-        self._intervals: dict[str, int] = {}  # label -> interval, current plan
-        self._retrying: set[str] = set()
-        self._sensors: list[str] = []
-        self.failures: Counter[str] = Counter()  # failed runs by error class
-        self.runs = 0
-
-    def start(self) -> None:
-        """List the devices now, and every STARTUP_RETRY seconds until that works."""
-        self._every("devices", STARTUP_RETRY, self._devices, now=True)
-
-    @property
-    def next_due(self) -> float:
-        """The simulated POSIX time of the next run."""
-        self._drop_stale()
-        return self._heap[0].due
-
-    def run_next(self) -> None:
-        """Move the clock to the next run and run it."""
-        self._drop_stale()
-        entry = heapq.heappop(self._heap)
-        lag = entry.due - self._seconds()
-        if lag > 0:
-            self._clock.advance(lag)
-        if entry.interval is None:
-            self._retrying.discard(entry.label)
-        self._run(entry.label, entry.job)
-        if entry.interval is not None and entry.generation == self._generation:
-            entry.due = self._seconds() + entry.interval
-            heapq.heappush(self._heap, entry)
-
-    def _drop_stale(self) -> None:
-        while self._heap[0].generation != self._generation:
-            heapq.heappop(self._heap)
-
-    def _add(
-        self,
-        label: str,
-        interval: int | None,
-        job: Callable[[], None],
-        *,
-        after: float = 0.0,
-    ) -> None:
-        due = self._seconds() + after
-        entry = _Entry(due, next(self._order), label, job, interval, self._generation)
-        if interval is not None:
-            self._intervals[label] = interval
-        heapq.heappush(self._heap, entry)
-
-    def _every(
-        self, label: str, interval: int, job: Callable[[], None], *, now: bool = False
-    ) -> None:
-        self._add(label, interval, job, after=0 if now else interval)
-
-    def _devices(self) -> None:
-        self.jobs.devices()
-        self._replan()
-
-    def _replan(self) -> None:
-        sensors = [device.id for device in self.jobs.board.sensors()]
-        fresh = plan(self._parts.settings.flume_requests_per_hour, max(1, len(sensors)))
-        first = self.jobs.plan is None
-        if not first and fresh == self.jobs.plan and self._sensors == sensors:
-            return
-        self.jobs.plan = fresh
-        self._schedule(fresh, sensors, first)
-
-    def _schedule(self, fresh: Plan, sensors: list[str], first: bool) -> None:
-        known = set(self._sensors)
-        self._sensors = sensors
-        self._generation += 1
-        self._intervals.clear()
-        self._retrying.clear()
-        self._every("devices", fresh.device_interval, self._devices)
-        self._every("alerts", fresh.alert_interval, self.jobs.alerts, now=first)
-        self._every("housekeeping", HOUSEKEEPING, self.jobs.housekeeping)
-        for device_id in sensors:
-            new = first or device_id not in known
-            usage = _bound(self.jobs.usage, device_id)
-            leaks = _bound(self.jobs.leaks, device_id)
-            self._every(f"usage {device_id}", fresh.usage_interval, usage, now=new)
-            self._every(f"leaks {device_id}", fresh.leak_interval, leaks, now=new)
-
-    def _run(self, label: str, job: Callable[[], None]) -> None:
-        self.runs += 1
-        try:
-            job()
-        except FlumeRateLimitError as error:
-            self._failed(label, job, error, error.retry_after)
-        except BridgeError as error:
-            if error.permanent:
-                raise
-            self._failed(label, job, error, None)
-        self.jobs.publish_diagnostics()
-
-    def _failed(
-        self,
-        label: str,
-        job: Callable[[], None],
-        error: BridgeError,
-        retry_after: float | None,
-    ) -> None:
-        self.failures[type(error).__name__] += 1
-        self.jobs.last_error = f"{label}: {error}"
-        interval = self._intervals.get(label)
-        delay = max(RETRY_MIN, math.ceil(retry_after or 0))
-        if interval is None or label in self._retrying or delay >= interval:
-            return
-        self._retrying.add(label)
-        self._add(label, None, job, after=delay)
-
-
-def _bound(job: Callable[[str], None], device_id: str) -> Callable[[], None]:
-    def bound() -> None:
-        job(device_id)
-
-    return bound
+    return app.parts(settings, DEMO, seconds=seconds, budget=budget)
 
 
 @dataclass

@@ -113,7 +113,7 @@ def test_python_dash_m_bridge_runs_the_command_line(
 
 def test_credentials_refuse_settings_without_a_login() -> None:
     """Settings built without the Flume login cannot reach the token manager."""
-    from bridge.cli import credentials
+    from bridge.app import credentials
     from bridge.config import Settings
     from bridge.errors import ConfigError
 
@@ -125,7 +125,7 @@ def test_a_state_dir_is_writable_if_it_or_its_nearest_parent_is(
     tmp_path: Path,
 ) -> None:
     """STATE_DIR may not exist yet, but must be creatable; not under a plain file."""
-    from bridge.cli import writable
+    from bridge.commands.check import writable
 
     assert writable(tmp_path)
     assert writable(tmp_path / "not" / "yet")

@@ -9,10 +9,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bridge.commands.demo_lines import Lines, number
 from bridge.config import Settings
-from bridge.demolines import Lines, number
-from bridge.discovery import MessageBuilder
+from bridge.contract import Contract
 from bridge.models import Device, Diagnostics, Event, Location, SensorState
+from tests.support.contract import device_state
 
 AT = datetime(2026, 11, 28, 12, 34, tzinfo=UTC)
 SENSOR = "6248148189204194987"
@@ -36,32 +37,34 @@ def shown(settings: Settings, topic: str, payload: bytes) -> str | None:
 
 def test_a_sensor_state_shows_flow_today_total_and_leak() -> None:
     """A sensor's state is its location, id, flow, today, total and leak, in units."""
-    builder = MessageBuilder(Settings(units="liters"))
+    config = Settings(units="liters")
+    builder = Contract.of(config)
     state = SensorState(
         device_id=SENSOR, location="Home", unit="L", flow_unit="L/min",
         flow_rate=1.5899, today=303.58, total=None, leak=True,
     )  # fmt: skip
-    message = builder.state_message(state)
-    assert shown(builder.settings, message.topic, message.payload) == (
+    message = builder.payloads.state(state)
+    assert shown(config, message.topic, message.payload) == (
         f"state Home {SENSOR}: flow 1.59 L/min, today 303.58 L, total -, leak yes"
     )
 
 
 def test_a_flume_bridge_state_shows_its_connection() -> None:
     """A Flume Bridge's state says whether it is connected and when it was seen."""
-    builder = MessageBuilder(Settings())
-    message = builder.device_state(DEVICES[0], AT)
-    assert shown(builder.settings, message.topic, message.payload) == (
+    config = Settings()
+    builder = Contract.of(config)
+    message = device_state(builder, DEVICES[0], AT)
+    assert shown(config, message.topic, message.payload) == (
         f"state Flume Bridge {HUB}: connected yes, last seen 2026-11-28T12:34:00Z"
     )
 
 
 def test_device_discovery_is_one_line_per_device() -> None:
     """A device config is summarised as its name and how many entities it has."""
-    builder = MessageBuilder(Settings())
+    config = Settings()
+    builder = Contract.of(config)
     lines = [
-        shown(builder.settings, m.topic, m.payload)
-        for m in builder.discovery_messages(DEVICES)
+        shown(config, m.topic, m.payload) for m in builder.discovery.configs(DEVICES)
     ]
     assert lines == [
         "discovery Home Assistant discovery: Flume MQTT — 4 entities",
@@ -73,7 +76,7 @@ def test_device_discovery_is_one_line_per_device() -> None:
 def test_component_discovery_names_the_entity_and_removal_says_so() -> None:
     """Per-entity configs name their entity; an empty config is a removal."""
     settings = Settings(ha_discovery_schema="component")
-    first = MessageBuilder(settings).discovery_messages(DEVICES)[0]
+    first = Contract.of(settings).discovery.configs(DEVICES)[0]
     assert shown(settings, first.topic, first.payload) == (
         "discovery Home Assistant discovery: Flume MQTT — Status"
     )
@@ -84,17 +87,18 @@ def test_component_discovery_names_the_entity_and_removal_says_so() -> None:
 
 def test_status_availability_diagnostics_and_events() -> None:
     """The service's status and health and a device's events read in one line each."""
-    builder = MessageBuilder(Settings())
+    config = Settings()
+    builder = Contract.of(config)
     plan = {"usage": 60, "leaks": 300}
     diagnostics = Diagnostics("0.1.0", AT, 100, plan, None, "Flume answered 503")
     event = Event("leak", "Leak detected", "Flume detected a leak at Home", AT)
     messages = [
-        builder.status_message(True),
-        builder.availability_message(SENSOR, False),
-        builder.diagnostics_message(diagnostics),
-        builder.event_message(SENSOR, event),
+        builder.payloads.status(True),
+        builder.payloads.availability(SENSOR, False),
+        builder.payloads.diagnostics(diagnostics),
+        builder.payloads.event(SENSOR, event),
     ]
-    assert [shown(builder.settings, m.topic, m.payload) for m in messages] == [
+    assert [shown(config, m.topic, m.payload) for m in messages] == [
         "status online",
         f"availability {SENSOR} offline",
         "diagnostics flume-mqtt 0.1.0: - of 100 Flume requests in the last hour; "

@@ -9,9 +9,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bridge.devices import STALE_MIN, Board, Usage
-from bridge.entities import UNIT_SYSTEMS
-from bridge.models import BridgeState, Device, Location, SensorState
+from bridge.models import (
+    UNIT_SYSTEMS,
+    BridgeState,
+    Device,
+    Location,
+    SensorState,
+    Usage,
+)
+from bridge.service.board import STALE_MIN, Board
 
 NOW = datetime(2026, 3, 10, 18, 30, tzinfo=UTC)
 HOME = Location(7, "Home", "America/Los_Angeles")

@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 
 from bridge.config import Settings
-from bridge.discovery import MessageBuilder
+from bridge.contract import Contract
 from bridge.models import BridgeState, Device, Location, Message, SensorState
+from tests.support.contract import device_state
 
 # From home-assistant/core (peers.md §3.7): the unit strings and state classes each
 # device class accepts. Flow units are the four every core accepts, not the newer ones.
@@ -64,8 +65,8 @@ DESIGN_STATE: dict[str, Any] = {
 }  # fmt: skip
 
 
-def builder(**settings: Any) -> MessageBuilder:
-    return MessageBuilder(Settings(**settings), version="1.2.3")
+def builder(**settings: Any) -> Contract:
+    return Contract.of(Settings(**settings), version="1.2.3")
 
 
 def payload(message: Message) -> Any:
@@ -83,7 +84,7 @@ def components(message: Message) -> Iterator[tuple[str, dict[str, Any]]]:
 
 def all_components(units: str, schema: str) -> list[tuple[str, dict[str, Any]]]:
     made = builder(units=units, ha_discovery_schema=schema)
-    found = made.discovery_messages([HUB, SENSOR])
+    found = made.discovery.configs([HUB, SENSOR])
     return [pair for message in found for pair in components(message)]
 
 
@@ -149,16 +150,14 @@ def test_units_are_the_exact_strings_of_the_choice(
     configs = sensor_config(units, "device")
     assert configs["total"]["unit_of_measurement"] == volume
     assert configs["flow_rate"]["unit_of_measurement"] == flow
-    state = payload(made.device_state(SENSOR, NOW))
+    state = payload(device_state(made, SENSOR, NOW))
     assert (state["unit"], state["flow_unit"]) == (volume, flow)
 
 
 @pytest.mark.parametrize("schema", SCHEMAS)
 def test_ids_are_valid_and_entity_ids_use_default_entity_id(schema: str) -> None:
     """Ids match [a-zA-Z0-9_-], default_entity_id is set, object_id never is."""
-    for message in builder(ha_discovery_schema=schema).discovery_messages(
-        [HUB, SENSOR]
-    ):
+    for message in builder(ha_discovery_schema=schema).discovery.configs([HUB, SENSOR]):
         assert all(HA_ID.fullmatch(part) for part in message.topic.split("/"))
         for _key, config in components(message):
             assert HA_ID.fullmatch(config["unique_id"])
@@ -169,7 +168,7 @@ def test_ids_are_valid_and_entity_ids_use_default_entity_id(schema: str) -> None
 def test_entity_ids_stay_valid_with_an_unusual_base_topic() -> None:
     """A base topic with `/` and `-` still gives valid ids and entity ids."""
     made = builder(mqtt_base_topic="home/Flume-2")
-    (service, *_) = made.discovery_messages([])
+    (service, *_) = made.discovery.configs([])
     assert service.topic == "homeassistant/device/flume_mqtt_home_Flume-2/config"
     for _key, config in components(service):
         assert ENTITY_ID.fullmatch(config["default_entity_id"])
@@ -193,8 +192,8 @@ def test_availability_is_the_service_and_the_device_with_mode_all(schema: str) -
 
 def test_each_value_template_reads_a_field_of_the_state_json() -> None:
     """Every sensor entity reads `value_json.<field>` of the JSON the state carries."""
-    fields = set(payload(builder().device_state(SENSOR, NOW)))
-    hub_fields = set(payload(builder().device_state(HUB, NOW)))
+    fields = set(payload(device_state(builder(), SENSOR, NOW)))
+    hub_fields = set(payload(device_state(builder(), HUB, NOW)))
     for key, config in all_components("gallons", "device"):
         template = config.get("value_template")
         if config.get("state_topic") == f"flume/{SENSOR.id}/state":
@@ -207,7 +206,7 @@ def test_each_value_template_reads_a_field_of_the_state_json() -> None:
 
 def test_device_config_has_origin_device_block_and_components() -> None:
     """The device-based config carries origin, a full device block and `cmps`."""
-    service, hub, sensor = builder().discovery_messages([HUB, SENSOR])
+    service, hub, sensor = builder().discovery.configs([HUB, SENSOR])
     assert sensor.topic == f"homeassistant/device/flume_{SENSOR.id}/config"
     assert sensor.retain
     assert sensor.qos == 1
@@ -231,7 +230,7 @@ def test_device_config_has_origin_device_block_and_components() -> None:
 
 def test_service_device_has_status_requests_and_two_buttons() -> None:
     """The service device shows its status and requests, and offers two commands."""
-    (service,) = builder().discovery_messages([])
+    (service,) = builder().discovery.configs([])
     cmps = payload(service)["cmps"]
     assert set(cmps) == {"status", "requests_used", "refresh", "republish"}
     assert cmps["status"]["state_topic"] == "flume/status"
@@ -251,7 +250,7 @@ def test_service_device_has_status_requests_and_two_buttons() -> None:
 
 def test_component_schema_has_one_config_per_entity() -> None:
     """Per-entity configs sit at <prefix>/<platform>/flume_<id>/<key>/config."""
-    messages = builder(ha_discovery_schema="component").discovery_messages([SENSOR])
+    messages = builder(ha_discovery_schema="component").discovery.configs([SENSOR])
     topics = {m.topic for m in messages}
     assert f"homeassistant/sensor/flume_{SENSOR.id}/today/config" in topics
     assert f"homeassistant/binary_sensor/flume_{SENSOR.id}/leak/config" in topics
@@ -274,23 +273,23 @@ def test_component_schema_has_one_config_per_entity() -> None:
 
 def test_a_sensor_without_its_bridge_links_to_the_service() -> None:
     """When its Flume Bridge is not discovered, a sensor hangs off the service."""
-    (_service, sensor) = builder().discovery_messages([SENSOR])
+    (_service, sensor) = builder().discovery.configs([SENSOR])
     assert payload(sensor)["device"]["via_device"] == "flume_mqtt"
 
 
 def test_no_discovery_when_ha_discovery_is_off() -> None:
     """HA_DISCOVERY=false publishes no config at all."""
-    assert builder(ha_discovery=False).discovery_messages([HUB, SENSOR]) == []
+    assert builder(ha_discovery=False).discovery.configs([HUB, SENSOR]) == []
 
 
 def test_removal_empties_every_config_and_the_device_topics() -> None:
     """A device that left gets empty retained configs (both schemas) and topics."""
-    removed = builder().removal_messages([SENSOR.id])
+    removed = builder().discovery.removals([SENSOR.id])
     assert all(m.payload == b"" and m.retain for m in removed)
     topics = {m.topic for m in removed}
     for schema in SCHEMAS:
         made = builder(ha_discovery_schema=schema)
-        configs = {m.topic for m in made.discovery_messages([SENSOR])}
+        configs = {m.topic for m in made.discovery.configs([SENSOR])}
         assert configs - topics == {t for t in configs if "flume_mqtt" in t}, (
             "every config of the sensor is emptied, the service's kept"
         )
@@ -308,7 +307,7 @@ def test_the_design_state_example_round_trips() -> None:
             "last_seen": SEEN,
         }
     )
-    message = builder().state_message(state)
+    message = builder().payloads.state(state)
     assert message.topic == f"flume/{SENSOR.id}/state"
     assert message.retain
     assert message.qos == 1
@@ -317,14 +316,14 @@ def test_the_design_state_example_round_trips() -> None:
 
 def test_a_state_from_the_device_list_has_nulls_not_zeros() -> None:
     """Usage the bridge has not read is null; the device list's facts are filled."""
-    state = payload(builder().device_state(SENSOR, NOW))
+    state = payload(device_state(builder(), SENSOR, NOW))
     assert state["updated_at"] == "2026-11-28T12:34:00Z"
     assert state["connected"] is True
     assert state["last_seen"] == "2026-11-28T12:33:40Z"
     assert (state["battery_level"], state["low_battery"]) == ("high", False)
     for key in ("flow_rate", "flowing", "today", "total", "leak", "total_since"):
         assert state[key] is None, key
-    hub = payload(builder().device_state(HUB, NOW))
+    hub = payload(device_state(builder(), HUB, NOW))
     assert hub == {
         "device_id": HUB.id,
         "connected": True,
@@ -336,20 +335,20 @@ def test_a_state_in_other_units_is_refused() -> None:
     """A gallons state under UNITS=liters would corrupt HA's statistics: refused."""
     state = SensorState(device_id="1", unit="gal", flow_unit="gal/min")
     with pytest.raises(ValueError, match="UNITS is L and L/min"):
-        builder(units="liters").state_message(state)
+        builder(units="liters").payloads.state(state)
 
 
 def test_a_naive_time_is_refused() -> None:
     """A time without a zone cannot be told in UTC: refused, not guessed."""
     state = BridgeState("1", True, datetime(2026, 1, 1))  # noqa: DTZ001
     with pytest.raises(ValueError, match="naive"):
-        builder().state_message(state)
+        builder().payloads.state(state)
 
 
 def test_status_and_availability_are_retained_words() -> None:
     """Status and availability are retained `online`/`offline` at QoS 1."""
     made = builder(mqtt_base_topic="home/flume")
-    assert made.status_message(True) == Message("home/flume/status", b"online", True)
-    assert made.status_message(False).payload == b"offline"
-    offline = made.availability_message("42", False)
+    assert made.payloads.status(True) == Message("home/flume/status", b"online", True)
+    assert made.payloads.status(False).payload == b"offline"
+    offline = made.payloads.availability("42", False)
     assert offline == Message("home/flume/42/availability", b"offline", True, 1)

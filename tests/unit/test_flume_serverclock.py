@@ -10,10 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bridge.flume.serverclock import ServerClock, parse_http_date
+from bridge.flume.clock import ServerClock, parse_http_date
 
 HOST = datetime(2026, 3, 10, 18, 30, 15, tzinfo=UTC).timestamp()
-LOGGER = "bridge.flume.serverclock"
+LOGGER = "bridge.flume.clock"
 
 
 class HostClock:

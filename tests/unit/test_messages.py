@@ -11,9 +11,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bridge.config import Settings
-from bridge.entities import UNIT_SYSTEMS
-from bridge.messages import Messages
-from bridge.models import Device, Diagnostics, Event, SensorState
+from bridge.contract import Contract
+from bridge.models import UNIT_SYSTEMS, Device, Diagnostics, Event, SensorState
+from tests.support.contract import listed_state
 
 AT = datetime(2026, 11, 28, 12, 34, 5, 123456, tzinfo=UTC)
 volumes = st.floats(min_value=0, max_value=1e9, allow_nan=False)
@@ -56,7 +56,7 @@ def test_rounding_keeps_a_counter_increasing(a: float, b: float) -> None:
 def test_an_event_is_json_and_not_retained() -> None:
     """An alert goes to `<base>/<id>/event`, unretained, with UTC `at`."""
     event = Event("leak", "Leak detected", "Water is running", AT)
-    message = Messages(Settings()).event_message("42", event)
+    message = Contract.of(Settings()).payloads.event("42", event)
     assert message.topic == "flume/42/event"
     assert not message.retain
     assert json.loads(message.payload) == {
@@ -78,7 +78,7 @@ def test_diagnostics_carry_plan_requests_errors_and_successes() -> None:
         last_error=None,
         last_success={"42": AT, "43": None},
     )
-    message = Messages(Settings(), version="0.1.0").diagnostics_message(diagnostics)
+    message = Contract.of(Settings(), version="0.1.0").payloads.diagnostics(diagnostics)
     assert message.topic == "flume/diagnostics"
     assert message.retain
     assert json.loads(message.payload) == {
@@ -97,9 +97,9 @@ def test_diagnostics_carry_plan_requests_errors_and_successes() -> None:
 
 def test_unit_strings_are_utf8_in_the_payload() -> None:
     """`m³` travels as UTF-8, readable to subscribers, not as an escape."""
-    made = Messages(Settings(units="cubic_meters"))
-    payload = made.state_message(
-        made.sensor_state(Device("1", 2, None, None), AT)
+    made = Contract.of(Settings(units="cubic_meters"))
+    payload = made.payloads.state(
+        listed_state(made, Device("1", 2, None, None), AT)
     ).payload
     assert "m³".encode() in payload
     assert json.loads(payload)["flow_unit"] == "m³/h"
@@ -138,7 +138,7 @@ def test_any_sensor_state_is_valid_json_in_the_fixed_order(
         last_seen=seen,
         battery_level=level,
     )
-    document = json.loads(Messages(Settings()).state_message(state).payload)
+    document = json.loads(Contract.of(Settings()).payloads.state(state).payload)
     assert list(document) == list(SensorState.__dataclass_fields__)
     for key, given_value in (("flow_rate", flow), ("total", total), ("today", today)):
         finite = given_value is not None and math.isfinite(given_value)

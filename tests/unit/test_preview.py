@@ -6,10 +6,10 @@ import json
 from datetime import UTC, datetime
 from typing import Literal
 
+from bridge.commands.discovery import as_json, as_text, start_messages, summary
 from bridge.config import Settings
-from bridge.discovery import MessageBuilder
+from bridge.contract import Contract
 from bridge.models import Device, Location, Message
-from bridge.preview import as_json, as_text, start_messages, summary
 
 NOW = datetime(2026, 11, 28, 12, 34, tzinfo=UTC)
 HOME = Location(1, "Home", "UTC")
@@ -19,7 +19,7 @@ def test_a_disconnected_sensor_starts_offline() -> None:
     """A sensor Flume does not call connected is published unavailable."""
     sensor = Device("7", 2, 1, HOME, connected=False)
     unknown = Device("8", 2, 1, HOME, connected=None)
-    made = MessageBuilder(Settings(ha_discovery=False), version="1")
+    made = Contract.of(Settings(ha_discovery=False), version="1")
     messages = start_messages(made, [sensor, unknown], NOW)
     assert [(m.topic, m.payload) for m in messages if "availability" in m.topic] == [
         ("flume/7/availability", b"offline"),
@@ -29,7 +29,7 @@ def test_a_disconnected_sensor_starts_offline() -> None:
 
 def test_without_discovery_only_status_and_device_topics_remain() -> None:
     """HA_DISCOVERY=false leaves out every config, nothing else."""
-    made = MessageBuilder(Settings(ha_discovery=False), version="1")
+    made = Contract.of(Settings(ha_discovery=False), version="1")
     hub = Device("6", 1, 1, HOME, connected=True)
     other = Device("9", 3, 1, HOME)  # an unknown device type gets nothing
     messages = start_messages(made, [hub, other], NOW)
@@ -70,7 +70,7 @@ def test_configs_are_summed_up_as_device_and_entities() -> None:
         ("component", "Flume MQTT: Status"),
     )
     for schema, first in schemas:
-        made = MessageBuilder(Settings(ha_discovery_schema=schema), version="1")
-        configs = made.discovery_messages([hub])
+        made = Contract.of(Settings(ha_discovery_schema=schema), version="1")
+        configs = made.discovery.configs([hub])
         assert summary(configs[0]) == first
         assert summary(configs[-1]).startswith("Flume Bridge Home: ")

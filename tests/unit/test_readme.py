@@ -74,7 +74,7 @@ def json_blocks(title: str) -> list[Any]:
 
 def test_home_assistant_tables_list_every_entity() -> None:
     """The entity tables name each entity's key, platform and device class."""
-    from bridge.entities import SENSOR_ENTITIES, SERVICE_ENTITIES
+    from bridge.contract.entities import SENSOR_ENTITIES, SERVICE_ENTITIES
 
     rows = {}
     for line in section("Home Assistant").splitlines():
@@ -94,7 +94,7 @@ def test_payload_examples_are_what_the_bridge_builds() -> None:
     from datetime import UTC, datetime
 
     from bridge.config import Settings
-    from bridge.discovery import MessageBuilder
+    from bridge.contract import Contract
     from bridge.models import Device, Location, SensorState
 
     state, hub_state, _event, _diagnostics = json_blocks("Topics and payloads")
@@ -105,9 +105,7 @@ def test_payload_examples_are_what_the_bridge_builds() -> None:
     seen = datetime(2026, 11, 28, 12, 33, 40, tzinfo=UTC)
     hub = Device(hub_state["device_id"], 1, 1, home, connected=True, last_seen=seen)
     sensor = Device(state["device_id"], 2, 1, home, bridge_id=hub.id, product="flume2")
-    built = MessageBuilder(Settings(), version="0.1.0").discovery_messages(
-        [hub, sensor]
-    )
+    built = Contract.of(Settings(), version="0.1.0").discovery.configs([hub, sensor])
     service, real = (json.loads(m.payload) for m in (built[0], built[2]))
     assert sensor_config["device"] == real["device"]
     assert sensor_config["origin"] == real["origin"]

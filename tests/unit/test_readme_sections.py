@@ -8,8 +8,8 @@ from typing import Any
 
 from bridge import cli
 from bridge.config import Settings
+from bridge.contract import Topics
 from bridge.models import SensorState
-from bridge.topics import device_topic_filters
 from tests.unit.test_readme import ROOT, section
 
 
@@ -47,7 +47,9 @@ def test_the_flow_subscribes_to_the_state_topics_on_localhost() -> None:
     """`mqtt in` reads `flume/+/state` as JSON from a broker node on localhost:1883."""
     nodes = flow()
     source, broker = of_type(nodes, "mqtt in"), of_type(nodes, "mqtt-broker")
-    assert source["topic"] == device_topic_filters(Settings())[0] == "flume/+/state"
+    assert (
+        source["topic"] == Topics.of(Settings()).device_filters()[0] == "flume/+/state"
+    )
     assert source["datatype"] == "json"
     assert source["broker"] == broker["id"]
     assert (broker["broker"], broker["port"]) == ("localhost", "1883")

@@ -5,8 +5,9 @@ from __future__ import annotations
 import dataclasses
 from datetime import UTC, datetime
 
+from bridge.commands.check import CheckReport, problems, render
+from bridge.flume.client import select_devices
 from bridge.models import BRIDGE, SENSOR, Device, Location
-from bridge.report import CheckReport, problems, render, select_devices
 
 HOME = Location(id=7, name="Home", tz="Europe/Berlin")
 SENSOR_A = Device(

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from bridge.config import Settings
-from bridge.discovery import MessageBuilder, is_owned, owned_topic_filters
+from bridge.contract import Contract, Topics
 from bridge.models import Device, Location
-from bridge.topics import device_id_of
+from tests.support.contract import device_state
 
 HOME = Location(1, "Home", "UTC")
 DEVICES = [
@@ -49,12 +49,12 @@ def matches(topic_filter: str, topic: str) -> bool:
 
 def published(settings: Settings) -> set[str]:
     """Every retained topic the bridge publishes for DEVICES."""
-    made = MessageBuilder(settings, version="1")
+    made = Contract.of(settings, version="1")
     messages = [
-        made.status_message(True),
-        *made.discovery_messages(DEVICES),
-        *(made.device_state(d, NOW) for d in DEVICES),
-        made.availability_message(DEVICES[1].id, True),
+        made.payloads.status(True),
+        *made.discovery.configs(DEVICES),
+        *(device_state(made, d, NOW) for d in DEVICES),
+        made.payloads.availability(DEVICES[1].id, True),
     ]
     assert all(m.retain for m in messages)
     topics = {m.topic for m in messages}
@@ -67,24 +67,24 @@ def test_every_retained_topic_published_is_owned_and_subscribed(
 ) -> None:
     """Each retained topic the bridge publishes is owned and under a purge filter."""
     settings = Settings(**options)
-    filters = owned_topic_filters(settings)
+    filters = Topics.of(settings).owned_filters()
     for topic in published(settings):
-        assert is_owned(topic, settings), topic
+        assert Topics.of(settings).is_owned(topic), topic
         assert any(matches(f, topic) for f in filters), topic
 
 
 @pytest.mark.parametrize("topic", FOREIGN)
 def test_topics_of_others_are_not_owned(topic: str) -> None:
     """Home Assistant's, other programs' and non-retained topics are left alone."""
-    assert not is_owned(topic, Settings())
+    assert not Topics.of(Settings()).is_owned(topic)
 
 
 def test_removal_topics_are_owned() -> None:
     """What removal empties, purge would clear too: the same ownership."""
     settings = Settings()
-    removed = MessageBuilder(settings, version="1").removal_messages(["42"])
+    removed = Contract.of(settings, version="1").discovery.removals(["42"])
     assert removed
-    assert all(is_owned(m.topic, settings) for m in removed)
+    assert all(Topics.of(settings).is_owned(m.topic) for m in removed)
 
 
 def test_device_ids_narrow_the_flume_devices() -> None:
@@ -94,27 +94,31 @@ def test_device_ids_narrow_the_flume_devices() -> None:
         "homeassistant/device/flume_1/config",
         "homeassistant/device/flume_2/config",
     )
-    assert is_owned(mine, settings, device_ids={"1"})
-    assert not is_owned(theirs, settings, device_ids={"1"})
-    assert is_owned("homeassistant/device/flume_mqtt/config", settings, device_ids=())
+    assert Topics.of(settings).is_owned(mine, device_ids={"1"})
+    assert not Topics.of(settings).is_owned(theirs, device_ids={"1"})
+    assert Topics.of(settings).is_owned(
+        "homeassistant/device/flume_mqtt/config", device_ids=()
+    )
     # The state topics are under this bridge's own base topic: always its own.
-    assert is_owned("flume/2/state", settings, device_ids={"1"})
+    assert Topics.of(settings).is_owned("flume/2/state", device_ids={"1"})
 
 
 def test_a_base_topic_elsewhere_owns_nothing_of_the_default() -> None:
     """With MQTT_BASE_TOPIC=home/flume, `flume/...` belongs to someone else."""
     settings = Settings(mqtt_base_topic="home/flume")
-    assert not is_owned("flume/status", settings)
-    assert not is_owned("flume/1/state", settings)
-    assert is_owned("home/flume/1/state", settings)
-    assert not is_owned("homeassistant/device/flume_mqtt/config", settings)
-    assert is_owned("homeassistant/device/flume_mqtt_home_flume/config", settings)
+    assert not Topics.of(settings).is_owned("flume/status")
+    assert not Topics.of(settings).is_owned("flume/1/state")
+    assert Topics.of(settings).is_owned("home/flume/1/state")
+    assert not Topics.of(settings).is_owned("homeassistant/device/flume_mqtt/config")
+    assert Topics.of(settings).is_owned(
+        "homeassistant/device/flume_mqtt_home_flume/config"
+    )
 
 
 def test_device_ids_are_read_from_the_bridge_s_own_device_topics() -> None:
     """Purge learns this bridge's devices from its state and availability topics."""
     settings = Settings(mqtt_base_topic="home/flume")
-    assert device_id_of("home/flume/42/state", settings) == "42"
-    assert device_id_of("home/flume/42/availability", settings) == "42"
+    assert Topics.of(settings).device_id_of("home/flume/42/state") == "42"
+    assert Topics.of(settings).device_id_of("home/flume/42/availability") == "42"
     for other in ("home/flume/42/event", "flume/42/state", "home/flume/status"):
-        assert device_id_of(other, settings) is None, other
+        assert Topics.of(settings).device_id_of(other) is None, other

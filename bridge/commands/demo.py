@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, TextIO
 
+from bridge.commands.demo_lines import Lines
 from bridge.config import Settings, load_settings
-from bridge.demolines import Lines
 from bridge.errors import ConfigError, MqttError
 from bridge.mqtt import probe
 from bridge.mqtt.tools import watch
@@ -345,8 +345,10 @@ def stopped(code: int | None) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """`python -m bridge.demo [--seconds N]`."""
-    parser = argparse.ArgumentParser(prog="python -m bridge.demo", description=__doc__)
+    """`python -m bridge.commands.demo [--seconds N]`."""
+    parser = argparse.ArgumentParser(
+        prog="python -m bridge.commands.demo", description=__doc__
+    )
     parser.add_argument(
         "--seconds",
         type=float,

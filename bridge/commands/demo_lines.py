@@ -6,8 +6,8 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
-from bridge import topics
 from bridge.config import Settings
+from bridge.contract.topics import Topics
 
 RAW_LIMIT: Final = 120  # characters of an unreadable payload worth showing
 LABEL_WIDTH: Final = 13
@@ -133,7 +133,7 @@ class Lines:
     """
 
     def __init__(self, settings: Settings) -> None:
-        self.settings = settings
+        self.topics = Topics.of(settings)
         self.base = settings.mqtt_base_topic + "/"
         self.prefix = settings.ha_discovery_prefix + "/"
 
@@ -158,7 +158,7 @@ class Lines:
         return "other", f"{topic} {raw(payload)}"
 
     def _discovery(self, topic: str, payload: bytes) -> tuple[str, str] | None:
-        if not topics.is_owned(topic, self.settings):
+        if not self.topics.is_owned(topic):
             return None
         # `device/<node>/config` or `<platform>/<node>/<key>/config`
         node = topic.removeprefix(self.prefix).split("/")[1]

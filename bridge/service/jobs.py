@@ -3,60 +3,92 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bridge import usage
 from bridge.alerts import AlertBook
 from bridge.config import Settings
-from bridge.devices import Board
-from bridge.discovery import MessageBuilder
-from bridge.errors import ConfigError, FlumeRateLimitError
+from bridge.contract import Contract
+from bridge.errors import (
+    BridgeError,
+    ConfigError,
+    FlumeProtocolError,
+    FlumeRateLimitError,
+)
 from bridge.flume.budget import RequestBudget
-from bridge.flume.client import FlumeClient
-from bridge.flume.planner import Plan
-from bridge.meter import Meter
-from bridge.models import Diagnostics, Message
-from bridge.report import select_devices
+from bridge.flume.client import FlumeClient, served
+from bridge.flume.planner import Plan, plan
+from bridge.flume.windows import Window, buckets, queries, usage_windows, value
+from bridge.meter import Meter, Span
+from bridge.models import Device, Diagnostics, Message, Point, Usage
+from bridge.service.board import Board
 
 log = logging.getLogger(__name__)
 
 # A usage answer that moves Flume's clock by more than this was asked for the
 # wrong windows.
 CLOCK_JUMP = timedelta(minutes=1)
+SERIES = ("minutes", "backfill")  # the windows the meter counts minute by minute
+MINUTE = timedelta(minutes=1)
+FALLBACK_TZ = "UTC"
 
 
 @dataclass(frozen=True, slots=True)
 class Parts:
-    """The service's collaborators, built by the composition root."""
+    """The service's collaborators, built by bridge.app."""
 
     settings: Settings
     client: FlumeClient
     budget: RequestBudget
     meter: Meter
     alerts: AlertBook
-    builder: MessageBuilder
-    now: Callable[[], datetime]  # Flume's clock (bridge.flume.serverclock)
+    contract: Contract
+    now: Callable[[], datetime]  # Flume's clock (bridge.flume.clock)
+
+    def close(self) -> None:
+        """Close the Flume client's HTTP session."""
+        self.client.close()
 
 
 class Jobs:
-    """Runs each Flume call, keeps the board current and publishes what changed."""
+    """The service's work and what it knows: the board, the plan, the last error.
+
+    Each job is one Flume call or two; retained topics are published when they change.
+    """
 
     def __init__(
         self, parts: Parts, publish: Callable[[Message], None], started: datetime
     ) -> None:
         self._parts = parts
         self._client = parts.client
-        self._builder = parts.builder
+        self._payloads = parts.contract.payloads
         self._send = publish
         self._started = started
-        self.board = Board(parts.builder.units, parts.settings.meter_offset)
-        self.plan: Plan | None = None
+        self.board = Board(parts.contract.units, parts.settings.meter_offset)
+        self.plan: Plan | None = None  # None until the first device list
         self.last_error: str | None = None
-        self.listed = False  # whether a device list has been taken yet
+        self.failures = 0  # failed jobs since the last success
         self._sent: dict[str, bytes] = {}  # retained topic -> the payload sent last
         self._availability: dict[str, bool] = {}
+
+    def failed(self, label: str, error: BridgeError) -> None:
+        """Note a job that failed (it is retried on the schedule)."""
+        self.failures += 1
+        # The first failure of a streak is news; the rest of an outage is detail.
+        level = logging.WARNING if self.failures == 1 else logging.DEBUG
+        log.log(level, "%s: %s", label, error)
+        self.last_error = f"{label}: {error}"
+
+    def crashed(self, label: str) -> None:
+        """Note a job that raised what no job should (the loop logs the traceback)."""
+        self.last_error = f"{label}: unexpected failure (see the log)"
+
+    def succeeded(self) -> None:
+        """Note a job that did its work: a streak of failures is over."""
+        if self.failures:
+            log.info("Flume answers again after %d failed jobs", self.failures)
+        self.failures = 0
 
     def devices(self) -> None:
         """List the devices; publish discovery for changes and each device's state.
@@ -65,23 +97,19 @@ class Jobs:
             ConfigError: on the first list, FLUME_DEVICE_IDS names unknown devices.
         """
         self._room(2)  # devices, then locations
-        found = self._client.devices()
-        selected, unknown = select_devices(found, self._parts.settings.flume_device_ids)
-        if unknown and not self.listed:
-            raise ConfigError(
-                f"FLUME_DEVICE_IDS: not in this account: {', '.join(unknown)}"
-            )
-        if unknown:
-            log.warning("devices no longer in the account: %s", ", ".join(unknown))
+        first = not self.board.listed
+        wanted = self._parts.settings.flume_device_ids
+        selected = served(self._client.devices(), wanted, strict=first)
         gone = self.board.replace_devices(selected)
-        for message in self._builder.removal_messages(gone):
+        discovery = self._parts.contract.discovery
+        for message in discovery.removals(gone) + discovery.configs(selected):
             self._publish(message)
-        for message in self._builder.discovery_messages(self.board.devices()):
-            self._publish(message)
-        if not self.listed or gone:
+        if first or gone:
             log.info("serving %s", _describe(self.board))
-        self.listed = True
-        for device in self.board.devices():
+        sensors = len(self.board.sensors())
+        fresh = plan(self._parts.settings.flume_requests_per_hour, max(1, sensors))
+        self.plan = self.plan if fresh == self.plan else fresh
+        for device in selected:
             self.publish_state(device.id)
 
     def usage(self, device_id: str) -> None:
@@ -90,18 +118,13 @@ class Jobs:
         if device is None:
             return  # it left the account since the job was planned
         now = self._parts.now()
-        reading = usage.poll(self._client, self._parts.meter, device, now)
+        reading = poll(self._client, self._parts.meter, device, now)
         if abs(self._parts.now() - now) > CLOCK_JUMP:
             # Flume's clock was learnt anew from this very answer (the first after
             # a jump, or a host clock set at last): ask again for the right windows.
-            log.info(
-                "Flume's time moved by %s; polling %s again",
-                self._parts.now() - now,
-                device_id,
-            )
-            reading = usage.poll(
-                self._client, self._parts.meter, device, self._parts.now()
-            )
+            moved = self._parts.now() - now
+            log.info("Flume's time moved by %s; polling %s again", moved, device_id)
+            reading = poll(self._client, self._parts.meter, device, self._parts.now())
         self.board.set_usage(device_id, reading, self._parts.now())
         self.publish_state(device_id)
 
@@ -115,15 +138,15 @@ class Jobs:
     def alerts(self) -> None:
         """Fetch new notifications and usage alerts (two requests); emit events."""
         self._room(2)
-        since = self._parts.alerts.since()
+        book = self._parts.alerts
+        since = book.since()
         notes = self._client.notifications(since=since)
         fired = self._client.usage_alerts(since=since)
-        for device_id, event in self._parts.alerts.update(notes, fired):
+        for device_id, event in book.update(notes, fired):
             log.info("event %s at %s: %s", event.type, device_id, event.title)
-            self._send(self._builder.event_message(device_id, event))
+            self._publish(self._payloads.event(device_id, event))
         for device in self.board.sensors():
-            high_flow = self._parts.alerts.high_flow(device.id)
-            self.board.set_high_flow(device.id, high_flow)
+            self.board.set_high_flow(device.id, book.high_flow(device.id))
             self.publish_state(device.id)
 
     def publish_state(self, device_id: str) -> None:
@@ -131,11 +154,11 @@ class Jobs:
         now = self._parts.now()
         state = self.board.state(device_id, now)
         if state is not None:
-            self._publish(self._builder.state_message(state))
+            self._publish(self._payloads.state(state))
         self.publish_availability(device_id, now)
 
     def publish_availability(self, device_id: str, now: datetime) -> None:
-        """Publish whether a sensor is online, when that changed."""
+        """Publish whether a sensor is online (data goes stale between polls)."""
         device = self.board.device(device_id)
         if device is None or not device.is_sensor:
             return
@@ -145,7 +168,7 @@ class Jobs:
         self._availability[device_id] = online
         if previous is not None and previous != online:
             log.info("sensor %s is %s", device_id, "online" if online else "offline")
-        self._publish(self._builder.availability_message(device_id, online))
+        self._publish(self._payloads.availability(device_id, online))
 
     def housekeeping(self) -> None:
         """Availability of every sensor (data goes stale) and the diagnostics."""
@@ -158,7 +181,7 @@ class Jobs:
         """Publish `<base>/diagnostics` (when it changed)."""
         plan = self.plan
         diagnostics = Diagnostics(
-            version=self._builder.version,
+            version=self._parts.contract.version,
             started_at=self._started,
             requests_per_hour=self._parts.settings.flume_requests_per_hour,
             plan={c.name: c.interval for c in plan.cadences()} if plan else {},
@@ -166,7 +189,7 @@ class Jobs:
             last_error=self.last_error,
             last_success=self.board.last_success(),
         )
-        self._publish(self._builder.diagnostics_message(diagnostics))
+        self._publish(self._payloads.diagnostics(diagnostics))
 
     def _publish(self, message: Message) -> None:
         # Retained topics are sent when they change: the broker keeps the rest.
@@ -202,3 +225,63 @@ def _describe(board: Board) -> str:
         f"{sensors} water sensor{'' if sensors == 1 else 's'} and "
         f"{others} other device{'' if others == 1 else 's'}"
     )
+
+
+def zone_of(device: Device) -> str:
+    """The device's location time zone; UTC (with a warning) when Flume gives none."""
+    if device.location is not None:
+        return device.location.tz
+    log.warning("device %s has no location: its windows use UTC", device.id)
+    return FALLBACK_TZ
+
+
+def poll(client: FlumeClient, meter: Meter, device: Device, now: datetime) -> Usage:
+    """Query a sensor's windows (one request), count settled minutes, return usage.
+
+    Raises:
+        FlumeError: the query failed or its answer is unusable; nothing is counted.
+    """
+    reading = meter.reading(device.id) or meter.begin(device.id, now)
+    windows = usage_windows(now, zone_of(device), counted_through=reading.through)
+    values, spans = read(windows, client.query(device.id, queries(windows)))
+    end = windows[0].end
+    horizon = meter.horizon(end)
+    reading = meter.count(device.id, spans, horizon)
+    return Usage(
+        updated_at=end,
+        windows=values,
+        flow_gpm=flow(spans, horizon),
+        total_gallons=reading.gallons,
+        total_since=reading.since,
+        total_through=reading.through,
+    )
+
+
+def read(
+    windows: Sequence[Window], answer: Mapping[str, list[Point]]
+) -> tuple[dict[str, float], list[Span]]:
+    """The summed windows in gallons, and the counted series as spans.
+
+    Raises:
+        FlumeProtocolError: a window is missing from the answer or malformed.
+    """
+    values: dict[str, float] = {}
+    spans: list[Span] = []
+    for window in windows:
+        points = answer.get(window.request_id)
+        if points is None:
+            raise FlumeProtocolError(f"query {window.request_id}: missing in answer")
+        if window.request_id in SERIES:
+            spans += [(start, window.step, g) for start, g in buckets(window, points)]
+        else:
+            values[window.request_id] = value(window, points)
+    return values, spans
+
+
+def flow(spans: Sequence[Span], horizon: datetime) -> float | None:
+    """Gallons a minute: the water of the newest settled minute, if it was read."""
+    newest = horizon - MINUTE
+    for start, minutes, gallons in spans:
+        if start == newest and minutes == 1:
+            return gallons
+    return None

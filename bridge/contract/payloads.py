@@ -1,4 +1,4 @@
-"""Builders of the bridge's own MQTT messages: status, states, events, diagnostics."""
+"""The bridge's own MQTT messages: status, availability, states, events, diagnostics."""
 
 from __future__ import annotations
 
@@ -9,20 +9,18 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Final
 
-import bridge
-from bridge import topics
-from bridge.config import Settings
-from bridge.entities import UNIT_SYSTEMS, UnitSystem
+from bridge.contract.topics import Topics
 from bridge.models import (
     BridgeState,
-    Device,
     Diagnostics,
     Event,
     Message,
     SensorState,
+    UnitSystem,
 )
 
-ONLINE: Final = {True: b"online", False: b"offline"}
+ONLINE: Final = b"online"
+OFFLINE: Final = b"offline"
 
 
 def utc_text(moment: datetime | None) -> str | None:
@@ -52,50 +50,44 @@ def _document(record: SensorState | BridgeState | Event) -> dict[str, object]:
     return {name: _plain(value) for name, value in dataclasses.asdict(record).items()}
 
 
-class Messages:
-    """The service's and devices' messages for one configuration (pure: no I/O).
+class Payloads:
+    """The service's and devices' messages for one configuration (pure: no I/O)."""
 
-    Topics follow MQTT_BASE_TOPIC; volumes and flow follow UNITS.
-    """
+    def __init__(self, topics: Topics, units: UnitSystem) -> None:
+        self._topics = topics
+        self._units = units
 
-    def __init__(self, settings: Settings, version: str | None = None) -> None:
-        self.settings = settings
-        self.units: UnitSystem = UNIT_SYSTEMS[settings.units]
-        self.version = version if version is not None else bridge.__version__
-
-    def status_message(self, online: bool) -> Message:
+    def status(self, online: bool) -> Message:
         """`<base>/status`, retained: `online`, or `offline` (also the Last Will)."""
-        return Message(topics.status_topic(self.settings), ONLINE[online], retain=True)
+        return Message(self._topics.status, ONLINE if online else OFFLINE, retain=True)
 
-    def availability_message(self, device_id: str, online: bool) -> Message:
+    def availability(self, device_id: str, online: bool) -> Message:
         """`<base>/<id>/availability`, retained: device connected and data fresh."""
-        topic = topics.device_topic(self.settings, device_id, "availability")
-        return Message(topic, ONLINE[online], retain=True)
+        topic = self._topics.device(device_id, "availability")
+        return Message(topic, ONLINE if online else OFFLINE, retain=True)
 
-    def state_message(self, state: SensorState | BridgeState) -> Message:
+    def state(self, state: SensorState | BridgeState) -> Message:
         """`<base>/<id>/state`, retained: the state JSON, fields in DESIGN's order.
 
         Raises:
             ValueError: a sensor state in other units than UNITS (HA would record
                 the wrong unit's statistics), or a naive time.
         """
-        if isinstance(state, SensorState) and (state.unit, state.flow_unit) != (
-            self.units.volume,
-            self.units.flow,
-        ):
+        units = (self._units.volume, self._units.flow)
+        if isinstance(state, SensorState) and (state.unit, state.flow_unit) != units:
             raise ValueError(
                 f"state of {state.device_id} is in {state.unit} and {state.flow_unit}, "
-                f"UNITS is {self.units.volume} and {self.units.flow}"
+                f"UNITS is {units[0]} and {units[1]}"
             )
-        topic = topics.device_topic(self.settings, state.device_id, "state")
+        topic = self._topics.device(state.device_id, "state")
         return Message(topic, to_json(_document(state)), retain=True)
 
-    def event_message(self, device_id: str, event: Event) -> Message:
+    def event(self, device_id: str, event: Event) -> Message:
         """`<base>/<id>/event`, not retained: one new alert."""
-        topic = topics.device_topic(self.settings, device_id, "event")
+        topic = self._topics.device(device_id, "event")
         return Message(topic, to_json(_document(event)), retain=False)
 
-    def diagnostics_message(self, diagnostics: Diagnostics) -> Message:
+    def diagnostics(self, diagnostics: Diagnostics) -> Message:
         """`<base>/diagnostics`, retained: version, plan, requests, errors, success."""
         document = {
             "version": diagnostics.version,
@@ -111,26 +103,4 @@ class Messages:
                 for device_id, moment in diagnostics.last_success.items()
             },
         }
-        return Message(topics.diagnostics_topic(self.settings), to_json(document), True)
-
-    def sensor_state(self, device: Device, updated_at: datetime) -> SensorState:
-        """What the device list tells of a sensor; usage fields stay None (unknown)."""
-        battery = device.battery_level
-        return SensorState(
-            device_id=device.id,
-            location=device.location.name if device.location else None,
-            updated_at=updated_at,
-            unit=self.units.volume,
-            flow_unit=self.units.flow,
-            low_battery=None if battery is None else battery == "low",
-            battery_level=battery,
-            connected=device.connected,
-            last_seen=device.last_seen,
-        )
-
-    def device_state(self, device: Device, updated_at: datetime) -> Message:
-        """The state message of any device: a sensor's or a Flume Bridge's."""
-        if device.is_sensor:
-            return self.state_message(self.sensor_state(device, updated_at))
-        hub = BridgeState(device.id, device.connected, device.last_seen)
-        return self.state_message(hub)
+        return Message(self._topics.diagnostics, to_json(document), retain=True)

@@ -1,12 +1,21 @@
-"""The `check` report: which devices are bridged and how the result reads (pure)."""
+"""`flume-mqtt check`: settings, broker, Flume login, devices and plan, as a report."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from contextlib import closing
+from dataclasses import dataclass, replace
 from datetime import datetime
+from pathlib import Path
 from typing import Final
 
+import bridge
+from bridge import app, mqtt
+from bridge.config import Settings
+from bridge.errors import MqttAuthError, MqttError
+from bridge.flume.client import served
+from bridge.flume.planner import plan
 from bridge.models import BRIDGE, SENSOR, Device
 
 KINDS: Final = {SENSOR: "sensor", BRIDGE: "bridge"}
@@ -30,15 +39,62 @@ class CheckReport:
     broker_error: str | None = None  # why it could not
 
 
-def select_devices(
-    devices: Sequence[Device], wanted: Sequence[str]
-) -> tuple[list[Device], list[str]]:
-    """Return the devices FLUME_DEVICE_IDS selects (all when empty) and unknown ids."""
-    if not wanted:
-        return list(devices), []
-    known = {device.id for device in devices}
-    chosen = [device for device in devices if device.id in wanted]
-    return chosen, [device_id for device_id in wanted if device_id not in known]
+def check(settings: Settings, source: str) -> CheckReport:
+    """Probe the broker, then Flume (refused credentials end it before a Flume login).
+
+    Raises:
+        MqttAuthError: the broker refused the credentials or a certificate.
+        ConfigError: FLUME_DEVICE_IDS names a device the account does not have.
+        FlumeAuthError: Flume refused the client or the account.
+        FlumeError: Flume could not be reached or answered nonsense.
+    """
+    broker, broker_error = probe_broker(settings)
+    report = probe_flume(settings, source)
+    return replace(report, broker=broker, broker_error=broker_error)
+
+
+def probe_broker(settings: Settings) -> tuple[str | None, str | None]:
+    """Connect to the broker as the service would: how it went, or why it did not.
+
+    Raises:
+        MqttAuthError: the broker refused the credentials or a certificate.
+    """
+    try:
+        return mqtt.probe(settings), None
+    except MqttAuthError:
+        raise
+    except MqttError as error:  # unreachable: a FAILED line in the report, exit 1
+        return None, str(error)
+
+
+def probe_flume(settings: Settings, source: str) -> CheckReport:
+    """Log in, list the devices and plan the requests, within the hourly budget."""
+    login = app.credentials(settings)
+    with closing(app.account(settings, login, saved_token=False)) as client:
+        devices = client.devices()
+        user_id = client.user_id
+    selected = served(devices, settings.flume_device_ids)
+    sensors = sum(1 for device in selected if device.is_sensor)
+    budgeted = plan(settings.flume_requests_per_hour, sensors) if sensors else None
+    return CheckReport(
+        version=bridge.__version__,
+        settings_source=source,
+        api_url=settings.flume_api_url,
+        username=login.username,
+        user_id=user_id,
+        devices=devices,
+        selected=selected,
+        plan=budgeted.describe() if budgeted else "nothing to plan",
+        state_dir=str(settings.state_dir),
+        state_writable=writable(settings.state_dir),
+    )
+
+
+def writable(directory: Path) -> bool:
+    """Whether `directory` is writable, or could be created in its nearest parent."""
+    candidates = (directory, *directory.parents)
+    existing = next((path for path in candidates if path.exists()), directory)
+    return existing.is_dir() and os.access(existing, os.W_OK | os.X_OK)
 
 
 def render(report: CheckReport) -> str:

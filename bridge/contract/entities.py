@@ -1,68 +1,10 @@
-"""Home Assistant vocabulary as data: unit systems and the entity tables (pure)."""
+"""Home Assistant vocabulary as data: the entity tables of each kind of device."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Final, Literal
-
-LITERS_PER_GALLON: Final = 3.785411784  # the US gallon, which HA's `gal` assumes
-CUBIC_FEET_PER_GALLON: Final = 231 / 1728  # a US gallon is 231 cubic inches
-
-
-@dataclass(frozen=True, slots=True)
-class UnitSystem:
-    """One UNITS choice: HA's exact unit strings and the factors from Flume's gallons.
-
-    Values are rounded to about 10 mL (per minute or hour for flow), below what a
-    Flume sensor resolves, so the JSON carries no float noise; HA shows fewer digits.
-    """
-
-    volume: str  # for `unit` and the water entities
-    flow: str  # for `flow_unit` and the flow-rate entity
-    per_gallon: float
-    per_gpm: float  # one gallon a minute in `flow`
-    volume_decimals: int
-    flow_decimals: int
-    volume_display: int  # HA's suggested_display_precision
-    flow_display: int
-
-    def volume_of(self, gallons: float | None) -> float | None:
-        """Gallons in this system's volume unit, rounded; None stays None."""
-        return _scaled(gallons, self.per_gallon, self.volume_decimals)
-
-    def flow_of(self, gpm: float | None) -> float | None:
-        """Gallons a minute in this system's flow unit, rounded; None stays None."""
-        return _scaled(gpm, self.per_gpm, self.flow_decimals)
-
-
-def _scaled(value: float | None, factor: float, decimals: int) -> float | None:
-    if value is None or not math.isfinite(value):
-        return None  # unknown is null in the JSON, never NaN (invalid JSON) or zero
-    return round(value * factor, decimals) + 0.0  # + 0.0 turns -0.0 into 0.0
-
-
-# Only strings HA accepts (peers.md §3.7); m³/h because m³/min arrived late in HA.
-UNIT_SYSTEMS: Final[Mapping[str, UnitSystem]] = {
-    "gallons": UnitSystem("gal", "gal/min", 1.0, 1.0, 3, 3, 1, 2),
-    "liters": UnitSystem(
-        "L", "L/min", LITERS_PER_GALLON, LITERS_PER_GALLON, 2, 2, 0, 1
-    ),
-    "cubic_feet": UnitSystem(
-        "ft³", "ft³/min", CUBIC_FEET_PER_GALLON, CUBIC_FEET_PER_GALLON, 4, 4, 2, 3
-    ),
-    "cubic_meters": UnitSystem(
-        "m³",
-        "m³/h",
-        LITERS_PER_GALLON / 1000,
-        LITERS_PER_GALLON * 60 / 1000,
-        5,
-        4,
-        3,
-        3,
-    ),
-}
 
 Platform = Literal["sensor", "binary_sensor", "button"]
 Source = Literal["state", "status", "diagnostics", "command"]

@@ -4,30 +4,17 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bridge.entities import UnitSystem
-from bridge.models import BRIDGE, BridgeState, Device, SensorState
+from bridge.models import BRIDGE, BridgeState, Device, SensorState, UnitSystem, Usage
 
 # A sensor is `offline` when its usage has not been read for this many usage
 # intervals (and never sooner than STALE_MIN): one missed poll is not news.
 STALE_INTERVALS = 3
 STALE_MIN = timedelta(minutes=10)
 TOTAL_EXTRA_DECIMALS = 3
-
-
-@dataclass(frozen=True, slots=True)
-class Usage:
-    """One answered usage query of a sensor, in gallons (None: not known)."""
-
-    updated_at: datetime  # the windows' end: the start of the current minute
-    windows: Mapping[str, float]  # last_60_min, last_24_hours, today ... in gallons
-    flow_gpm: float | None  # the newest settled minute's gallons
-    total_gallons: float
-    total_since: datetime
-    total_through: datetime
 
 
 @dataclass(slots=True)
@@ -46,6 +33,7 @@ class Board:
         self._units = units
         self._offset = meter_offset
         self._entries: dict[str, _Entry] = {}
+        self.listed = False  # whether a device list has been taken yet
 
     def devices(self) -> list[Device]:
         """The devices being served, in the account's order."""
@@ -65,6 +53,7 @@ class Board:
             entry.device = device
             entries[device_id] = entry
         self._entries = entries
+        self.listed = True
         return gone
 
     def device(self, device_id: str) -> Device | None:

@@ -7,18 +7,16 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from bridge import topics
-from bridge.entities import (
+from bridge.config import Settings
+from bridge.contract.entities import (
     HUB_ENTITIES,
     SENSOR_ENTITIES,
     SERVICE_ENTITIES,
     Entity,
 )
-from bridge.messages import Messages, to_json, utc_text
-from bridge.models import BRIDGE, Device, Message
-from bridge.topics import is_owned, owned_topic_filters
-
-__all__ = ["MessageBuilder", "is_owned", "owned_topic_filters", "to_json", "utc_text"]
+from bridge.contract.payloads import to_json
+from bridge.contract.topics import RETAINED_LEAVES, Topics, node_id
+from bridge.models import BRIDGE, Device, Message, UnitSystem
 
 PORTAL_URL: Final = "https://portal.flumewater.com"
 MANUFACTURER: Final = "Flume"
@@ -37,18 +35,22 @@ class _Node:
     availability_topic: str | None = None
 
 
-class MessageBuilder(Messages):
-    """Every message of DESIGN §5: the service's and devices' own, and discovery.
+class Discovery:
+    """The retained configs HA_DISCOVERY, its prefix and its schema ask for."""
 
-    Discovery follows HA_DISCOVERY, HA_DISCOVERY_PREFIX and HA_DISCOVERY_SCHEMA.
-    """
+    def __init__(self, settings: Settings, units: UnitSystem, version: str) -> None:
+        self._enabled = settings.ha_discovery
+        self._per_device = settings.ha_discovery_schema == "device"
+        self._topics = Topics.of(settings)
+        self._units = units
+        self._version = version
 
-    def discovery_messages(self, devices: Iterable[Device]) -> list[Message]:
+    def configs(self, devices: Iterable[Device]) -> list[Message]:
         """Retained configs: the service, then Flume Bridges, then sensors.
 
         Empty when HA_DISCOVERY is off. Devices of other types are left out.
         """
-        if not self.settings.ha_discovery:
+        if not self._enabled:
             return []
         devices = list(devices)
         hubs = {d.id for d in devices if d.type == BRIDGE}
@@ -59,33 +61,29 @@ class MessageBuilder(Messages):
         ]
         return [message for node in nodes for message in self._configs(node)]
 
-    def removal_messages(self, device_ids: Iterable[str]) -> list[Message]:
+    def removals(self, device_ids: Iterable[str]) -> list[Message]:
         """Empty retained payloads: the configs (either schema), state, availability.
 
         For devices that left the account; HA removes their entities and device.
         """
         found: list[Message] = []
         for device_id in device_ids:
-            node = topics.node_id(device_id)
-            found.append(self._empty(topics.device_config_topic(self.settings, node)))
+            node = node_id(device_id)
+            found.append(_empty(self._topics.device_config(node)))
+            found += [_empty(self._component_topic(e, node)) for e in SENSOR_ENTITIES]
             found += [
-                self._empty(self._component_topic(entity, node))
-                for entity in SENSOR_ENTITIES
-            ]
-            found += [
-                self._empty(topics.device_topic(self.settings, device_id, leaf))
-                for leaf in topics.RETAINED_LEAVES
+                _empty(self._topics.device(device_id, leaf)) for leaf in RETAINED_LEAVES
             ]
         return found
 
     def _configs(self, node: _Node) -> list[Message]:
-        origin = {"name": ORIGIN_NAME, "sw_version": self.version}
+        origin = {"name": ORIGIN_NAME, "sw_version": self._version}
         if SUPPORT_URL is not None:  # pragma: no cover - set when there is a home
             origin["support_url"] = SUPPORT_URL
         shared = {"device": node.device, "origin": origin}
         components = {e.key: self._component(e, node) for e in node.entities}
-        if self.settings.ha_discovery_schema == "device":
-            topic = topics.device_config_topic(self.settings, node.id)
+        if self._per_device:
+            topic = self._topics.device_config(node.id)
             # `cmps` as DESIGN §5 and HA's examples spell it; HA reads `components` too.
             return [Message(topic, to_json({**shared, "cmps": components}), True)]
         return [
@@ -106,18 +104,18 @@ class MessageBuilder(Messages):
             "unique_id": unique_id,
             # Entity ids take lower case, digits and `_` only (no `-`, unlike ids).
             "default_entity_id": f"{entity.platform}.{_slug(unique_id)}",
+            **self._classes(entity),
+            **self._sources(entity, node),
+            **self._availability(entity, node),
+            "qos": 1,
         }
-        config.update(self._classes(entity))
-        config.update(self._topics(entity, node))
-        config.update(self._availability(entity, node))
-        config["qos"] = 1
         config.update(entity.extra)
         return config
 
     def _classes(self, entity: Entity) -> dict[str, object]:
         unit, display = {
-            "volume": (self.units.volume, self.units.volume_display),
-            "flow": (self.units.flow, self.units.flow_display),
+            "volume": (self._units.volume, self._units.volume_display),
+            "flow": (self._units.flow, self._units.flow_display),
             None: (None, None),
         }[entity.unit]
         found = {
@@ -129,13 +127,13 @@ class MessageBuilder(Messages):
         }
         return {key: value for key, value in found.items() if value is not None}
 
-    def _topics(self, entity: Entity, node: _Node) -> dict[str, object]:
+    def _sources(self, entity: Entity, node: _Node) -> dict[str, object]:
         if entity.source == "command":
-            return {"command_topic": topics.command_topic(self.settings, entity.key)}
+            return {"command_topic": self._topics.commands + entity.key}
         state_topic = {
             "state": node.state_topic,
-            "status": topics.status_topic(self.settings),
-            "diagnostics": topics.diagnostics_topic(self.settings),
+            "status": self._topics.status,
+            "diagnostics": self._topics.diagnostics,
         }[entity.source]
         found: dict[str, object] = {"state_topic": state_topic}
         if entity.json_key is not None:
@@ -143,7 +141,7 @@ class MessageBuilder(Messages):
         return found
 
     def _availability(self, entity: Entity, node: _Node) -> dict[str, object]:
-        status = {"topic": topics.status_topic(self.settings)}
+        status = {"topic": self._topics.status}
         if entity.availability == "none":
             return {}
         if entity.availability == "service" or node.availability_topic is None:
@@ -152,67 +150,56 @@ class MessageBuilder(Messages):
         return {"availability": [status, device], "availability_mode": "all"}
 
     def _component_topic(self, entity: Entity, node: str) -> str:
-        return topics.component_config_topic(
-            self.settings, entity.platform, node, entity.key
-        )
+        return self._topics.component_config(entity.platform, node, entity.key)
 
     def _service_node(self) -> _Node:
-        base = self.settings.mqtt_base_topic
-        name = "Flume MQTT" if base == "flume" else f"Flume MQTT ({base})"
-        node = topics.service_node_id(self.settings)
+        base = self._topics.base
         device = {
-            "identifiers": [node],
-            "name": name,
+            "identifiers": [self._topics.service_node],
+            "name": "Flume MQTT" if base == "flume" else f"Flume MQTT ({base})",
             "manufacturer": ORIGIN_NAME,
             "model": "Flume to MQTT bridge",
-            "sw_version": self.version,
+            "sw_version": self._version,
         }
-        return _Node(node, device, SERVICE_ENTITIES)
+        return _Node(self._topics.service_node, device, SERVICE_ENTITIES)
 
     def _hub_node(self, hub: Device) -> _Node:
-        node = topics.node_id(hub.id)
-        device = self._device_block(hub, "Flume Bridge", "Flume Bridge")
-        device["via_device"] = topics.service_node_id(self.settings)
-        state = topics.device_topic(self.settings, hub.id, "state")
-        return _Node(node, device, HUB_ENTITIES, state_topic=state)
+        device = _device_block(hub, "Flume Bridge", "Flume Bridge")
+        device["via_device"] = self._topics.service_node
+        state = self._topics.device(hub.id, "state")
+        return _Node(node_id(hub.id), device, HUB_ENTITIES, state_topic=state)
 
     def _sensor_node(self, sensor: Device, hubs: set[str]) -> _Node:
-        node = topics.node_id(sensor.id)
-        device = self._device_block(sensor, "Flume", "Water sensor")
+        device = _device_block(sensor, "Flume", "Water sensor")
         # Linked to its Flume Bridge when that is discovered too, else to the service.
         via = sensor.bridge_id if sensor.bridge_id in hubs else None
-        device["via_device"] = (
-            topics.node_id(via) if via else topics.service_node_id(self.settings)
-        )
+        device["via_device"] = node_id(via) if via else self._topics.service_node
         return _Node(
-            node,
+            node_id(sensor.id),
             device,
             SENSOR_ENTITIES,
-            state_topic=topics.device_topic(self.settings, sensor.id, "state"),
-            availability_topic=topics.device_topic(
-                self.settings, sensor.id, "availability"
-            ),
+            state_topic=self._topics.device(sensor.id, "state"),
+            availability_topic=self._topics.device(sensor.id, "availability"),
         )
 
-    def _device_block(
-        self, device: Device, title: str, model: str
-    ) -> dict[str, object]:
-        where = device.location.name if device.location else device.id
-        block: dict[str, object] = {
-            "identifiers": [topics.node_id(device.id)],
-            "name": f"{title} {where}",
-            "manufacturer": MANUFACTURER,
-            "model": model,
-            "serial_number": device.id,
-            "configuration_url": PORTAL_URL,
-        }
-        if device.product:
-            block["model_id"] = device.product
-        return block
 
-    @staticmethod
-    def _empty(topic: str) -> Message:
-        return Message(topic, b"", retain=True)
+def _device_block(device: Device, title: str, model: str) -> dict[str, object]:
+    where = device.location.name if device.location else device.id
+    block: dict[str, object] = {
+        "identifiers": [node_id(device.id)],
+        "name": f"{title} {where}",
+        "manufacturer": MANUFACTURER,
+        "model": model,
+        "serial_number": device.id,
+        "configuration_url": PORTAL_URL,
+    }
+    if device.product:
+        block["model_id"] = device.product
+    return block
+
+
+def _empty(topic: str) -> Message:
+    return Message(topic, b"", retain=True)
 
 
 def _without(config: Mapping[str, object], key: str) -> dict[str, object]:
