@@ -15,9 +15,9 @@ from tests.support.bridge import (
     bridge_env,
     expected_state,
     newest_state,
-    utc,
 )
 from tests.support.broker import Broker
+from tests.support.clock import parse_utc
 from tests.support.mqtt import Subscriber
 from tests.support.simulator import SimFactory
 
@@ -98,9 +98,9 @@ def test_every_field_equals_the_truth(
     # The counter starts at the minute the bridge first saw the sensor and runs to
     # the newest settled minute: three minutes before the windows' end.
     assert state["total_since"] == first["updated_at"]
-    assert utc(state["updated_at"]) - utc(state["total_through"]) == timedelta(
-        minutes=3
-    )
+    assert parse_utc(state["updated_at"]) - parse_utc(
+        state["total_through"]
+    ) == timedelta(minutes=3)
 
 
 def test_every_topic_appears(

@@ -16,9 +16,9 @@ from tests.support.bridge import (
     BridgeProcess,
     bridge_env,
     refresh_until,
-    utc,
 )
 from tests.support.broker import Broker
+from tests.support.clock import parse_utc
 from tests.support.flume import add_fault, sim_stats
 from tests.support.mqtt import Subscriber, subscriber
 from tests.support.simulator import SimFactory, truth
@@ -139,7 +139,7 @@ def test_the_counter_survives_every_fault(
         finally:
             assert run.stop() == 0, run.logs.read_text()
         published = [s["total"] for s in states(sub, sensor)]
-    since, through = utc(first["total_since"]), utc(last["total_through"])
+    since, through = parse_utc(first["total_since"]), parse_utc(last["total_through"])
     counted = truth(sim, sensor, since, through)
     assert abs(last["total"] - OFFSET - counted) <= 1e-6, (last, counted)
     assert published == sorted(published)  # never decreased

@@ -16,8 +16,8 @@ from tests.support.bridge import (
     bridge_env,
     expected_state,
     refresh_until,
-    utc,
 )
+from tests.support.clock import parse_utc
 from tests.support.flume import sim_stats
 from tests.support.mqtt import Subscriber, subscriber
 from tests.support.simulator import SimFactory, truth
@@ -68,7 +68,7 @@ def check(sim: Simulator, state: dict[str, Any], tz: str) -> None:
     wanted = expected_state(sim, state, tz, "gallons")
     if state["total_through"] == state["total_since"]:  # nothing counted yet
         assert state["total"] == 0, state
-        newest = utc(state["updated_at"]) - LAG  # the flow's minute ends here
+        newest = parse_utc(state["updated_at"]) - LAG  # the flow's minute ends here
         wanted["flow_rate"] = truth(sim, state["device_id"], newest - MINUTE, newest)
         del wanted["total"]
     for name, value in wanted.items():
@@ -115,7 +115,7 @@ def test_each_sensor_keeps_its_own_zone_across_dst(
     for state in checked:
         assert state is not None
         check(sim, state, zones[state["device_id"]])
-        assert utc(state["total_since"]) == START.replace(second=0)
+        assert parse_utc(state["total_since"]) == START.replace(second=0)
     assert sim_stats(sim) == stats  # nothing sent after the last state
     assert "429" not in stats["by_status"], stats
     # The test is shorter than an hour, so its every request lies in one rolling hour.

@@ -1,4 +1,4 @@
-"""Fixtures for the simulator tests: sessions bound to a simulator, logged in or not."""
+"""Integration fixtures: sessions bound to a simulator, the Flume client wired."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from bridge.simulator.server import Simulator
+from tests.support.flume import WiringFactory, wirings
 from tests.support.simulator import SimSession, login
 
 
@@ -62,3 +63,10 @@ def sensor_id(sim: Simulator) -> str:
 def bridge_id(sim: Simulator) -> str:
     """The first Flume Bridge's id."""
     return next(d.id for d in sim.model.account.devices if not d.is_sensor)
+
+
+@pytest.fixture
+def wire() -> Iterator[WiringFactory]:
+    """Wire the Flume client's transport and tokens to simulators (bridge.flume)."""
+    with wirings() as factory:
+        yield factory

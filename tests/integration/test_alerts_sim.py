@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
-import pytest
 import requests
 
 from bridge.alerts import AlertBook
@@ -14,17 +12,11 @@ from bridge.flume.client import FlumeClient
 from bridge.models import Event
 from bridge.simulator.clock import SimClock
 from bridge.simulator.server import Simulator
-from tests.support.flume import WiringFactory, wirings
+from tests.support.flume import WiringFactory
 from tests.support.simulator import START, SimFactory
 
 STEP = timedelta(minutes=10)
 EventKey = tuple[str, str, datetime]
-
-
-@pytest.fixture
-def wire() -> Iterator[WiringFactory]:
-    with wirings() as factory:
-        yield factory
 
 
 def first_high_flow(sim_factory: SimFactory) -> datetime:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,7 +17,6 @@ from tests.support.flume import (
     add_fault,
     route_count,
     sim_stats,
-    wirings,
 )
 from tests.support.simulator import START, SimFactory, truth
 
@@ -26,12 +24,6 @@ ZONES = ("America/Los_Angeles", "Europe/Berlin")
 DEVICES = "GET /users/{uid}/devices"
 LOCATIONS = "GET /users/{uid}/locations"
 NOTIFICATIONS = "GET /users/{uid}/notifications"
-
-
-@pytest.fixture
-def wire() -> Iterator[WiringFactory]:
-    with wirings() as factory:
-        yield factory
 
 
 def client_of(wiring: Wiring, **options: Any) -> FlumeClient:

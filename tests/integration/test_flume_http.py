@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -25,17 +24,10 @@ from tests.support.flume import (
     add_fault,
     route_count,
     sim_stats,
-    wirings,
 )
 from tests.support.simulator import PASSWORD_GRANT
 
 DEVICES = "GET /users/{uid}/devices"
-
-
-@pytest.fixture
-def wire() -> Iterator[WiringFactory]:
-    with wirings() as factory:
-        yield factory
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -15,19 +15,13 @@ from bridge.errors import FlumeError
 from bridge.flume.client import FlumeClient
 from bridge.flume.tokens import Credentials
 from bridge.simulator.server import Simulator
-from tests.support.flume import DEMO, WiringFactory, add_fault, wirings
+from tests.support.flume import DEMO, WiringFactory, add_fault
 from tests.support.simulator import SimFactory
 
 TTL = 3600
 WRONG_PASSWORD = "wrong-Pa55word-4711"
 WRONG_SECRET = "wrong-client-secret-0815"
 BODY_FAULTS = ("malformed", "truncated", "empty", "html", "wrong_shape")
-
-
-@pytest.fixture
-def wire() -> Iterator[WiringFactory]:
-    with wirings() as factory:
-        yield factory
 
 
 class Cycle:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import stat
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,17 +14,11 @@ from pydantic import SecretStr
 from bridge.errors import FlumeAuthError, FlumeRateLimitError, FlumeUnavailableError
 from bridge.flume.tokens import Credentials
 from bridge.simulator.server import Simulator
-from tests.support.flume import DEMO, WiringFactory, add_fault, sim_stats, wirings
+from tests.support.flume import DEMO, WiringFactory, add_fault, sim_stats
 from tests.support.simulator import SimFactory
 
 TOKEN_ROUTE = "POST /oauth/token"
 TTL = 3600
-
-
-@pytest.fixture
-def wire() -> Iterator[WiringFactory]:
-    with wirings() as factory:
-        yield factory
 
 
 def token_calls(sim: Simulator) -> dict[str, int]:

@@ -8,7 +8,6 @@ too long or too short, then reads a different number from the truth.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -18,25 +17,14 @@ from bridge.flume.client import FlumeClient
 from bridge.flume.windows import Window, buckets, queries, usage_windows, value
 from bridge.models import Point
 from bridge.simulator.server import Simulator
-from tests.support.flume import WiringFactory, wirings
+from tests.support.clock import utc
+from tests.support.flume import WiringFactory
 from tests.support.simulator import SimFactory, truth
 
 LA = "America/Los_Angeles"
 BERLIN = "Europe/Berlin"
 STEP = timedelta(minutes=17)  # leak staircase: a new rate this often
 TIMEOUT = 10
-
-
-@pytest.fixture
-def wire() -> Iterator[WiringFactory]:
-    with wirings() as factory:
-        yield factory
-
-
-def utc(*parts: int) -> datetime:
-    """An aware UTC instant from year, month, day, hour, minute, second."""
-    year, month, day, hour, minute, second = parts
-    return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
 
 
 def local(tz: str, *parts: int) -> datetime:

@@ -8,8 +8,7 @@ cycle it has counted exactly up to its horizon, unless a back-fill batch was cap
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -19,7 +18,8 @@ from bridge.flume.windows import BACKFILL_HOURS, queries, usage_windows
 from bridge.meter import Meter, Reading
 from bridge.service.jobs import read
 from bridge.simulator.server import Simulator
-from tests.support.flume import WiringFactory, route_count, wirings
+from tests.support.clock import utc
+from tests.support.flume import WiringFactory, route_count
 from tests.support.simulator import SimFactory, truth
 
 QUERY = "POST /users/{uid}/devices/{did}/query"
@@ -27,18 +27,6 @@ TIMEOUT = 10
 HOUR = timedelta(hours=1)
 # After first sight: the clock jumps, then cycles run until the meter is caught up.
 JUMPS = ((timedelta(0), 1), (HOUR, 1), (30 * HOUR, 1), (timedelta(days=40), 2))
-
-
-@pytest.fixture
-def wire() -> Iterator[WiringFactory]:
-    with wirings() as factory:
-        yield factory
-
-
-def utc(*parts: int) -> datetime:
-    """An aware UTC instant from year, month, day, hour, minute, second."""
-    year, month, day, hour, minute, second = parts
-    return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
 
 
 class Bridge:

@@ -12,6 +12,7 @@ import pytest
 from bridge.models import Message
 from bridge.mqtt import MqttPublisher, Timing
 from tests.support.broker import Broker
+from tests.support.clock import FakeClock
 from tests.support.mqtt import Seen, Subscriber, broker_settings, subscriber
 
 CONFIG = "homeassistant/device/123/config"
@@ -21,17 +22,6 @@ BIRTH = "homeassistant/status"
 
 def state(today: float) -> Message:
     return Message(STATE, f'{{"today": {today}}}'.encode(), retain=True)
-
-
-class FakeClock:
-    """A monotonic clock the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        """The time the test set."""
-        return self.now
 
 
 @pytest.fixture
@@ -108,7 +98,7 @@ def test_births_within_the_delay_cause_one_resend_after_it(
 ) -> None:
     """Three HA births in a row: one re-send, not before the drawn delay, no flood."""
     caplog.set_level(logging.DEBUG, logger="bridge.mqtt")
-    clock = FakeClock()
+    clock = FakeClock(1000.0)
     publisher = make(Timing(birth_delay=(2.0, 5.0)), clock)
     with subscriber(broker) as sub:
         sub.wait_topic(STATE)

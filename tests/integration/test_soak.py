@@ -26,8 +26,8 @@ from bridge.simulator.account import SimConfig
 from bridge.simulator.clock import SimClock
 from bridge.simulator.server import Simulator
 from tests.conftest import BrokerFactory
-from tests.support.bridge import utc
 from tests.support.broker import Broker
+from tests.support.clock import parse_utc
 from tests.support.mqtt import broker_settings, subscriber
 from tests.support.simulator import SimFactory, truth
 from tests.support.soak import (
@@ -287,8 +287,8 @@ def check_counters(sim: Simulator, state_dir: Path, outcome: Outcome) -> list[fl
         expected = truth(sim, device_id, reading.since, reading.through)
         errors.append(abs(reading.gallons - expected))
         assert reading.through >= caught_up, f"{device_id}: behind at {reading}"
-        assert utc(str(state["total_through"])) == reading.through
-        assert utc(str(state["total_since"])) == reading.since
+        assert parse_utc(str(state["total_through"])) == reading.through
+        assert parse_utc(str(state["total_since"])) == reading.since
         # Published to six decimals of a gallon.
         assert state["total"] == pytest.approx(expected, abs=0.5e-6 + EXACT)
     assert max(errors) <= EXACT, errors

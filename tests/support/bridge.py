@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from bridge.models import UNIT_SYSTEMS
 from bridge.simulator.server import Simulator
 from tests.support.broker import Broker
+from tests.support.clock import parse_utc
 from tests.support.mqtt import Seen, Subscriber
 from tests.support.simulator import truth
 
@@ -78,11 +79,6 @@ class BridgeProcess:
         return self.log.read_text(encoding="utf-8")
 
 
-def utc(text: str) -> datetime:
-    """A state's `...Z` time as an aware datetime."""
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
-
-
 def windows(end: datetime, tz: str) -> dict[str, tuple[datetime, datetime]]:
     """The UTC span of each window of a state updated at `end` (DESIGN §4)."""
     local = end.astimezone(ZoneInfo(tz))
@@ -112,15 +108,15 @@ def expected_state(
     """What each volume and the flow of `state` must read, from the simulator."""
     system = UNIT_SYSTEMS[units]
     device = str(state["device_id"])
-    end = utc(state["updated_at"])
+    end = parse_utc(state["updated_at"])
     found = {
         name: system.volume_of(truth(sim, device, since, until))
         for name, (since, until) in windows(end, tz).items()
     }
-    through = utc(state["total_through"])
+    through = parse_utc(state["total_through"])
     minute = truth(sim, device, through - timedelta(minutes=1), through)
     found["flow_rate"] = system.flow_of(minute)
-    counted = truth(sim, device, utc(state["total_since"]), through)
+    counted = truth(sim, device, parse_utc(state["total_since"]), through)
     found["total"] = offset + counted * system.per_gallon
     return {name: value for name, value in found.items() if value is not None}
 

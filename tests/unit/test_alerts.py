@@ -21,6 +21,7 @@ from bridge.alerts import (
     notification_type,
 )
 from bridge.models import Event, Notification, UsageAlert
+from tests.support.clock import FakeClock
 
 START = datetime(2026, 3, 10, 18, 30, tzinfo=UTC)
 SENSOR = "6248148189204194987"
@@ -29,20 +30,9 @@ LEAK = "Flume Smart Leak Alert"
 HIGH = "High Flow Alert"
 
 
-class Clock:
-    """An aware UTC clock that moves only when told."""
-
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> datetime:
-        """Return the current time."""
-        return self.now
-
-
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock() -> FakeClock[datetime]:
+    return FakeClock(START)
 
 
 def note(
@@ -73,7 +63,7 @@ def alert(
     return UsageAlert(id=aid, triggered_at=at, device_id=SENSOR, leak=leak, rule=rule)
 
 
-def started(state_dir: Path, clock: Clock) -> AlertBook:
+def started(state_dir: Path, clock: FakeClock[datetime]) -> AlertBook:
     """A book past its first poll (which saw an empty account)."""
     book = AlertBook(state_dir, clock)
     assert book.update([], []) == []
@@ -118,7 +108,9 @@ def test_notification_types(rule: str | None, kind: int | None, expected: str) -
     assert notification_type(note(1, START, rule, kind=kind)) == expected
 
 
-def test_the_first_poll_ever_is_history(tmp_path: Path, clock: Clock) -> None:
+def test_the_first_poll_ever_is_history(
+    tmp_path: Path, clock: FakeClock[datetime]
+) -> None:
     """What is on record at the first poll is not news; what comes after is."""
     book = AlertBook(tmp_path, clock)
     assert book.since() is None
@@ -134,7 +126,7 @@ def test_the_first_poll_ever_is_history(tmp_path: Path, clock: Clock) -> None:
     assert book.since() == fresh.created_at - LOOKBACK
 
 
-def test_each_id_is_one_event(tmp_path: Path, clock: Clock) -> None:
+def test_each_id_is_one_event(tmp_path: Path, clock: FakeClock[datetime]) -> None:
     """Seeing the same items again, in any order, emits nothing more."""
     book = started(tmp_path, clock)
     clock.now += timedelta(hours=1)
@@ -151,7 +143,7 @@ def test_each_id_is_one_event(tmp_path: Path, clock: Clock) -> None:
 
 
 def test_a_usage_alert_and_its_notification_are_one_event(
-    tmp_path: Path, clock: Clock
+    tmp_path: Path, clock: FakeClock[datetime]
 ) -> None:
     """Same device, type and minute: one event, with the notification's words."""
     book = started(tmp_path, clock)
@@ -186,7 +178,7 @@ def test_a_heartbeat_says_which_way_the_bridge_went(
 
 
 def test_different_types_in_one_minute_are_two_events(
-    tmp_path: Path, clock: Clock
+    tmp_path: Path, clock: FakeClock[datetime]
 ) -> None:
     """A leak and a low battery in the same minute are both news."""
     book = started(tmp_path, clock)
@@ -196,7 +188,7 @@ def test_different_types_in_one_minute_are_two_events(
     assert [event.type for _, event in events] == ["leak", "low_battery"]
 
 
-def test_a_restart_repeats_nothing(tmp_path: Path, clock: Clock) -> None:
+def test_a_restart_repeats_nothing(tmp_path: Path, clock: FakeClock[datetime]) -> None:
     """A new book on the same directory knows what the old one emitted."""
     book = started(tmp_path, clock)
     clock.now += timedelta(hours=1)
@@ -210,7 +202,7 @@ def test_a_restart_repeats_nothing(tmp_path: Path, clock: Clock) -> None:
 
 
 def test_items_without_a_device_are_skipped(
-    tmp_path: Path, clock: Clock, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, clock: FakeClock[datetime], caplog: pytest.LogCaptureFixture
 ) -> None:
     """An account-wide notification has no sensor to publish on: DEBUG, no event."""
     book = started(tmp_path, clock)
@@ -237,7 +229,10 @@ def test_items_without_a_device_are_skipped(
     ],
 )
 def test_a_corrupt_file_starts_a_fresh_watermark(
-    tmp_path: Path, clock: Clock, caplog: pytest.LogCaptureFixture, content: bytes
+    tmp_path: Path,
+    clock: FakeClock[datetime],
+    caplog: pytest.LogCaptureFixture,
+    content: bytes,
 ) -> None:
     """An unreadable alerts.json is one WARNING; history is again not replayed."""
     (tmp_path / ALERTS_FILE).write_bytes(content)
@@ -252,7 +247,7 @@ def test_a_corrupt_file_starts_a_fresh_watermark(
 
 
 def test_a_directory_in_place_of_the_file_is_one_warning(
-    tmp_path: Path, clock: Clock, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, clock: FakeClock[datetime], caplog: pytest.LogCaptureFixture
 ) -> None:
     """A file that cannot be read at all is ignored like a corrupt one."""
     (tmp_path / ALERTS_FILE).mkdir()
@@ -261,7 +256,9 @@ def test_a_directory_in_place_of_the_file_is_one_warning(
     assert len(caplog.records) == 1
 
 
-def test_leftover_temp_files_are_removed(tmp_path: Path, clock: Clock) -> None:
+def test_leftover_temp_files_are_removed(
+    tmp_path: Path, clock: FakeClock[datetime]
+) -> None:
     """A temp file left by a writer killed before its rename goes at the next start."""
     leftover = tmp_path / ".alerts.abc123.tmp"
     leftover.write_bytes(b"{")
@@ -270,7 +267,7 @@ def test_leftover_temp_files_are_removed(tmp_path: Path, clock: Clock) -> None:
 
 
 def test_a_failed_save_still_emits_and_warns_once(
-    tmp_path: Path, clock: Clock, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, clock: FakeClock[datetime], caplog: pytest.LogCaptureFixture
 ) -> None:
     """A read-only or missing STATE_DIR costs persistence, not the events."""
     state_dir = tmp_path / "state"
@@ -296,7 +293,9 @@ def test_a_failed_save_still_emits_and_warns_once(
     ]
 
 
-def test_nothing_is_written_when_nothing_changed(tmp_path: Path, clock: Clock) -> None:
+def test_nothing_is_written_when_nothing_changed(
+    tmp_path: Path, clock: FakeClock[datetime]
+) -> None:
     """Polls without news leave alerts.json alone (an SD card wears out)."""
     book = started(tmp_path, clock)
     path = tmp_path / ALERTS_FILE
@@ -305,7 +304,7 @@ def test_nothing_is_written_when_nothing_changed(tmp_path: Path, clock: Clock) -
     assert path.read_bytes().endswith(b" ")
 
 
-def test_memory_keeps_a_day_of_ids(tmp_path: Path, clock: Clock) -> None:
+def test_memory_keeps_a_day_of_ids(tmp_path: Path, clock: FakeClock[datetime]) -> None:
     """Ids a day older than the newest item are forgotten, and stay history."""
     book = started(tmp_path, clock)
     old = [note(i, START + timedelta(minutes=i)) for i in range(1, 4)]
@@ -319,7 +318,7 @@ def test_memory_keeps_a_day_of_ids(tmp_path: Path, clock: Clock) -> None:
     assert AlertBook(tmp_path, clock).update(old, []) == []
 
 
-def test_memory_is_capped(tmp_path: Path, clock: Clock) -> None:
+def test_memory_is_capped(tmp_path: Path, clock: FakeClock[datetime]) -> None:
     """A flood of items keeps at most MAX_SEEN keys; the forgotten stay history."""
     book = started(tmp_path, clock)
     clock.now += timedelta(hours=12)
@@ -335,7 +334,7 @@ def test_memory_is_capped(tmp_path: Path, clock: Clock) -> None:
 
 
 def test_a_date_in_the_future_does_not_move_the_watermark_past_now(
-    tmp_path: Path, clock: Clock
+    tmp_path: Path, clock: FakeClock[datetime]
 ) -> None:
     """A notification dated next year must not hide the ones of today."""
     book = started(tmp_path, clock)
@@ -346,7 +345,9 @@ def test_a_date_in_the_future_does_not_move_the_watermark_past_now(
     assert len(book.update([today], [])) == 1
 
 
-def test_high_flow_is_held_for_an_hour(tmp_path: Path, clock: Clock) -> None:
+def test_high_flow_is_held_for_an_hour(
+    tmp_path: Path, clock: FakeClock[datetime]
+) -> None:
     """None before a poll, True for an hour after a High Flow Alert, then False."""
     book = AlertBook(tmp_path, clock)
     assert book.high_flow(SENSOR) is None
@@ -363,7 +364,7 @@ def test_high_flow_is_held_for_an_hour(tmp_path: Path, clock: Clock) -> None:
     assert book.high_flow(SENSOR) is False
 
 
-def test_a_leak_is_not_high_flow(tmp_path: Path, clock: Clock) -> None:
+def test_a_leak_is_not_high_flow(tmp_path: Path, clock: FakeClock[datetime]) -> None:
     """Only the High Flow rule sets high flow; a device-less one sets nothing."""
     book = started(tmp_path, clock)
     book.update([note(1, START, LEAK), note(2, START, HIGH, device=None)], [])

@@ -11,22 +11,12 @@ import pytest
 
 from bridge.errors import FlumeRateLimitError
 from bridge.flume.budget import BACKOFF_MAX, RETRY_AFTER_MAX, RequestBudget
-
-
-class FakeClock:
-    """A monotonic clock that moves only when told."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        """Return the current time in seconds."""
-        return self.now
+from tests.support.clock import FakeClock
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
+def clock() -> FakeClock[float]:
+    return FakeClock(1000.0)
 
 
 def seeded(seed: int) -> random.Random:
@@ -41,7 +31,7 @@ def refusal(budget: RequestBudget, *, essential: bool = False) -> FlumeRateLimit
 
 
 def test_the_request_past_the_budget_is_refused_until_the_oldest_is_an_hour_old(
-    clock: FakeClock,
+    clock: FakeClock[float],
 ) -> None:
     """Five requests fit a budget of five; the sixth waits for the first to age out."""
     budget = RequestBudget(5, now=clock)
@@ -57,7 +47,7 @@ def test_the_request_past_the_budget_is_refused_until_the_oldest_is_an_hour_old(
     assert budget.used() == 5  # the first aged out, the new one came in
 
 
-def test_available_in_says_when_acquire_would_succeed(clock: FakeClock) -> None:
+def test_available_in_says_when_acquire_would_succeed(clock: FakeClock[float]) -> None:
     """available_in() is 0 with room and the seconds until a slot frees without."""
     budget = RequestBudget(2, now=clock)
     assert budget.available_in() == 0
@@ -69,7 +59,7 @@ def test_available_in_says_when_acquire_would_succeed(clock: FakeClock) -> None:
     assert budget.available_in() == 0
 
 
-def test_reserved_slots_are_kept_for_essential_calls(clock: FakeClock) -> None:
+def test_reserved_slots_are_kept_for_essential_calls(clock: FakeClock[float]) -> None:
     """With two of ten slots reserved, queries stop at eight; token calls go on."""
     budget = RequestBudget(10, now=clock, reserve=2)
     for _ in range(8):
@@ -82,7 +72,9 @@ def test_reserved_slots_are_kept_for_essential_calls(clock: FakeClock) -> None:
     assert budget.used() == 10
 
 
-def test_retry_after_pauses_every_request_for_that_long(clock: FakeClock) -> None:
+def test_retry_after_pauses_every_request_for_that_long(
+    clock: FakeClock[float],
+) -> None:
     """After a 429 with Retry-After 120, nothing goes for 120 s, not even a token."""
     budget = RequestBudget(100, now=clock)
     budget.pause(120)
@@ -94,7 +86,7 @@ def test_retry_after_pauses_every_request_for_that_long(clock: FakeClock) -> Non
     budget.acquire()
 
 
-def test_retry_after_is_capped_at_a_day(clock: FakeClock) -> None:
+def test_retry_after_is_capped_at_a_day(clock: FakeClock[float]) -> None:
     """An absurd Retry-After cannot silence the bridge for more than a day."""
     budget = RequestBudget(100, now=clock)
     budget.pause(10 * RETRY_AFTER_MAX)
@@ -103,7 +95,7 @@ def test_retry_after_is_capped_at_a_day(clock: FakeClock) -> None:
 
 @pytest.mark.parametrize("garbled", [None, -5.0, math.nan, math.inf])
 def test_without_a_usable_retry_after_the_pause_is_the_first_backoff(
-    clock: FakeClock, garbled: float | None
+    clock: FakeClock[float], garbled: float | None
 ) -> None:
     """A missing, negative or non-finite Retry-After means 45-60 s of backoff."""
     budget = RequestBudget(100, now=clock)
@@ -111,7 +103,7 @@ def test_without_a_usable_retry_after_the_pause_is_the_first_backoff(
     assert 45 <= budget.available_in() <= 60
 
 
-def pauses(budget: RequestBudget, clock: FakeClock, count: int) -> list[float]:
+def pauses(budget: RequestBudget, clock: FakeClock[float], count: int) -> list[float]:
     """Pause `count` times in a row, each after the previous pause ended."""
     seen = []
     for _ in range(count):
@@ -121,7 +113,7 @@ def pauses(budget: RequestBudget, clock: FakeClock, count: int) -> list[float]:
     return seen
 
 
-def test_backoff_doubles_with_jitter_up_to_an_hour(clock: FakeClock) -> None:
+def test_backoff_doubles_with_jitter_up_to_an_hour(clock: FakeClock[float]) -> None:
     """Each 429 of a streak pauses 60 s x 2^n, up to 25 % less, capped at 1 h."""
     seen = pauses(RequestBudget(100, now=clock, rng=seeded(7)), clock, 9)
     for n, pause in enumerate(seen):
@@ -131,14 +123,14 @@ def test_backoff_doubles_with_jitter_up_to_an_hour(clock: FakeClock) -> None:
     assert seen[-1] <= BACKOFF_MAX
 
 
-def test_backoff_jitter_differs_between_bridges(clock: FakeClock) -> None:
+def test_backoff_jitter_differs_between_bridges(clock: FakeClock[float]) -> None:
     """Two budgets with different random sources do not pause in step."""
     first = pauses(RequestBudget(100, now=clock, rng=seeded(1)), clock, 4)
     second = pauses(RequestBudget(100, now=clock, rng=seeded(2)), clock, 4)
     assert first != second
 
 
-def test_success_resets_the_backoff(clock: FakeClock) -> None:
+def test_success_resets_the_backoff(clock: FakeClock[float]) -> None:
     """After an answered request, the next 429 pauses for the first backoff again."""
     budget = RequestBudget(100, now=clock, rng=seeded(3))
     assert pauses(budget, clock, 4)[-1] >= 360
@@ -148,7 +140,9 @@ def test_success_resets_the_backoff(clock: FakeClock) -> None:
     assert 45 <= budget.available_in() <= 60
 
 
-def test_a_shorter_retry_after_does_not_cut_a_running_pause(clock: FakeClock) -> None:
+def test_a_shorter_retry_after_does_not_cut_a_running_pause(
+    clock: FakeClock[float],
+) -> None:
     """Two 429s in flight: the later, shorter Retry-After keeps the longer pause."""
     budget = RequestBudget(100, now=clock)
     budget.pause(300)
@@ -163,7 +157,7 @@ def test_impossible_budgets_are_rejected(per_hour: int, reserve: int) -> None:
         RequestBudget(per_hour, reserve=reserve)
 
 
-def test_threads_together_never_overspend(clock: FakeClock) -> None:
+def test_threads_together_never_overspend(clock: FakeClock[float]) -> None:
     """Eight threads racing for 400 requests get exactly the 50 the hour allows."""
     budget = RequestBudget(50, now=clock)
     granted: list[int] = []
@@ -187,7 +181,7 @@ def test_threads_together_never_overspend(clock: FakeClock) -> None:
     assert budget.used() == 50
 
 
-def test_token_calls_do_not_eat_into_the_queries_share(clock: FakeClock) -> None:
+def test_token_calls_do_not_eat_into_the_queries_share(clock: FakeClock[float]) -> None:
     """Two token calls in the hour leave the eight query slots of ten untouched."""
     budget = RequestBudget(10, now=clock, reserve=2)
     budget.acquire(essential=True)
@@ -198,7 +192,9 @@ def test_token_calls_do_not_eat_into_the_queries_share(clock: FakeClock) -> None
     refusal(budget, essential=True)
 
 
-def test_token_calls_past_the_reserve_still_respect_the_hour(clock: FakeClock) -> None:
+def test_token_calls_past_the_reserve_still_respect_the_hour(
+    clock: FakeClock[float],
+) -> None:
     """Five token calls and five queries fill a budget of ten; a sixth query waits."""
     budget = RequestBudget(10, now=clock, reserve=2)
     for _ in range(5):
@@ -210,7 +206,7 @@ def test_token_calls_past_the_reserve_still_respect_the_hour(clock: FakeClock) -
 
 
 def test_room_for_several_requests_comes_when_enough_have_aged(
-    clock: FakeClock,
+    clock: FakeClock[float],
 ) -> None:
     """With 3 of 5 slots used, room for 2 is there now, room for 3 when one ages out."""
     budget = RequestBudget(5, now=clock)
@@ -224,7 +220,7 @@ def test_room_for_several_requests_comes_when_enough_have_aged(
 
 
 def test_the_first_429_of_a_streak_warns_and_the_rest_are_debug(
-    clock: FakeClock, caplog: pytest.LogCaptureFixture
+    clock: FakeClock[float], caplog: pytest.LogCaptureFixture
 ) -> None:
     """A storm is one WARNING, then DEBUG lines, and one INFO when it is over."""
     budget = RequestBudget(100, now=clock)

@@ -13,21 +13,11 @@ from hypothesis import strategies as st
 from bridge.errors import FlumeRateLimitError
 from bridge.flume.budget import HOUR, RequestBudget
 from bridge.flume.planner import Plan, plan
+from tests.support.clock import FakeClock
 
 WEEK = 7 * 24 * HOUR
 TOKEN_LIFETIME = 7 * 24 * HOUR  # Flume's access tokens last a week
 REFRESH_AT = TOKEN_LIFETIME * 2 / 3  # TokenManager refreshes at 2/3 of the lifetime
-
-
-class Clock:
-    """Simulated monotonic seconds."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        """Return the simulated time."""
-        return self.now
 
 
 @dataclass
@@ -48,7 +38,7 @@ def run_week(p: Plan, seed: int, incidents: list[float]) -> Week:
     a 401: one forced refresh (a token call) and the retried query.
     """
     rng = random.Random(seed)  # noqa: S311 (phases, not cryptography)
-    clock = Clock()
+    clock = FakeClock(0.0)
     budget = RequestBudget(p.per_hour, now=clock, reserve=p.token_reserve)
     week = Week()
     queue: list[tuple[float, int, str, int, int]] = []

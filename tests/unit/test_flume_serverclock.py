@@ -11,20 +11,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bridge.flume.clock import ServerClock, parse_http_date
+from tests.support.clock import FakeClock
 
 HOST = datetime(2026, 3, 10, 18, 30, 15, tzinfo=UTC).timestamp()
 LOGGER = "bridge.flume.clock"
-
-
-class HostClock:
-    """A host clock that moves only when told."""
-
-    def __init__(self) -> None:
-        self.now = HOST
-
-    def __call__(self) -> float:
-        """Return the host time in seconds."""
-        return self.now
 
 
 def header(timestamp: float) -> str:
@@ -56,7 +46,7 @@ def test_garbage_is_ignored_at_debug(
     garbage: str | None, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A missing, malformed or implausible Date leaves the offset alone."""
-    clock = ServerClock(HostClock())
+    clock = ServerClock(FakeClock(HOST))
     with caplog.at_level(logging.DEBUG, logger=LOGGER):
         clock.observe(garbage)
     assert clock.offset == 0.0
@@ -65,7 +55,7 @@ def test_garbage_is_ignored_at_debug(
 
 def test_now_is_the_host_time_plus_the_offset() -> None:
     """After one answer from a server an hour ahead, now() is the server's time."""
-    host = HostClock()
+    host = FakeClock(HOST)
     clock = ServerClock(host)
     clock.observe(header(HOST + 3600))
     assert clock.offset == 3600.5  # the middle of the header's second
@@ -81,7 +71,7 @@ def test_now_is_the_host_time_plus_the_offset() -> None:
 )
 def test_now_is_within_two_seconds_of_the_server(skew: float, fraction: float) -> None:
     """Half a second of rounding plus 1.5 s of ignored jitter is the worst case."""
-    host = HostClock()
+    host = FakeClock(HOST)
     host.now += fraction
     clock = ServerClock(host)
     clock.observe(header(host.now + skew))
@@ -90,7 +80,7 @@ def test_now_is_within_two_seconds_of_the_server(skew: float, fraction: float) -
 
 def test_changes_under_a_second_and_a_half_are_jitter() -> None:
     """Whole-second headers wobble; only a real change moves the offset."""
-    host = HostClock()
+    host = FakeClock(HOST)
     clock = ServerClock(host)
     clock.observe(header(HOST + 100))
     host.now += 0.9  # the next header is still the same second, or one later
@@ -103,7 +93,7 @@ def test_changes_under_a_second_and_a_half_are_jitter() -> None:
 
 def test_a_small_host_error_is_not_an_offset() -> None:
     """A host clock under 1.5 s from the middle of the header's second keeps zero."""
-    host = HostClock()
+    host = FakeClock(HOST)
     host.now += 1.9
     clock = ServerClock(host)
     clock.observe(header(HOST))
@@ -117,7 +107,7 @@ def test_one_info_line_when_the_host_clock_is_a_minute_off(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """Skew over 60 s is said once, with its size and direction; less is not."""
-    host = HostClock()
+    host = FakeClock(HOST)
     clock = ServerClock(host)
     with caplog.at_level(logging.INFO, logger=LOGGER):
         clock.observe(header(HOST + 59))
@@ -135,7 +125,7 @@ def test_the_info_line_says_behind_for_a_slow_host(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """A host clock stuck at boot time is behind Flume's."""
-    clock = ServerClock(HostClock())
+    clock = ServerClock(FakeClock(HOST))
     with caplog.at_level(logging.INFO, logger=LOGGER):
         clock.observe(header(HOST + 86400))
     assert "86400 s behind Flume's" in caplog.text

@@ -21,6 +21,7 @@ from bridge.flume.windows import (
     value,
 )
 from bridge.models import Point
+from tests.support.clock import utc
 
 LA = "America/Los_Angeles"
 MINUTE = timedelta(minutes=1)
@@ -29,12 +30,6 @@ HOUR = timedelta(hours=1)
 
 def by_id(now: datetime, tz: str = LA, minutes: int = 15) -> dict[str, Window]:
     return {w.request_id: w for w in usage_windows(now, tz, minutes=minutes)}
-
-
-def utc(*parts: int) -> datetime:
-    """An aware UTC instant from year, month, day, hour, minute, second."""
-    year, month, day, hour, minute, second = parts
-    return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
 
 
 def test_an_ordinary_moment_asks_for_every_window() -> None:
