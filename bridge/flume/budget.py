@@ -76,9 +76,10 @@ class RequestBudget:
         self._record = record
         self._others: deque[float] = deque()  # other processes' requests (record)
         self._held: deque[float] = deque()  # slots of ours in the record, by lease end
+        self._ahead = False  # the record stamps some of ours ahead of their time
         self._unrecorded = False  # the last write of the record failed
         if record is not None:
-            self._others.extend(record.load(now()))
+            self._look(record, now())
 
     def acquire(self, *, essential: bool = False) -> None:
         """Record one request about to be sent, or refuse it without recording.
@@ -148,21 +149,23 @@ class RequestBudget:
         with self._lock:
             now = self._now()
             if self._record is not None:
-                # A look, not a write: the record is replaced whole, never in place.
-                self._others = deque(self._record.load(now))
+                self._look(self._record, now)
             return self._wait(now, essential=essential, room=room)
 
     def release(self) -> None:
-        """Give the record back the slots taken and not used (on a clean stop)."""
+        """Give back the slots taken and not used, and stamp the used ones exactly.
+
+        On a clean stop: it costs one write, and frees the unused slots for others.
+        """
         with self._lock:
-            if self._record is None or not self._held:
+            if self._record is None or not self._ahead:
                 return
             self._held.clear()
             now = self._now()
             try:
                 with self._record.locked():
                     self._record.load(now)
-                    self._record.save(now, self._sent)
+                    self._save(self._record, now)
             except OSError as error:
                 log.debug("unused Flume request slots not given back: %s", error)
 
@@ -207,8 +210,8 @@ class RequestBudget:
             with record.locked():
                 self._others = deque(record.load(now))
                 wait = self._hold(now, essential=essential)
-                if wait == 0:
-                    record.save(now, [*self._sent, *self._held])
+                if wait == 0 or record.damaged:
+                    self._save(record, now)
         except OSError as error:
             self._failed_write(record, error)
             return 0.0 if self._held else self._wait(now, essential=essential)
@@ -216,6 +219,24 @@ class RequestBudget:
             log.info("the Flume request record %s is written again", record.path)
             self._unrecorded = False
         return wait
+
+    def _look(self, record: RequestRecord, now: float) -> None:
+        """Read the others' requests; write a damaged record afresh at once."""
+        # No lock for a look: the record is replaced whole, never written in place.
+        self._others = deque(record.load(now))
+        if not record.damaged:
+            return
+        try:
+            with record.locked():
+                self._others = deque(record.load(now))
+                if record.damaged:  # and not repaired by another process meanwhile
+                    self._save(record, now)
+        except OSError as error:
+            self._failed_write(record, error)
+
+    def _save(self, record: RequestRecord, now: float) -> None:
+        record.save(now, [*self._sent, *self._held])
+        self._ahead = bool(self._held)
 
     def _hold(self, now: float, *, essential: bool) -> float:
         """Hold as many slots as fit, up to BLOCK; else the wait for one."""

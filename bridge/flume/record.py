@@ -109,6 +109,11 @@ class RequestRecord:
         }
         return sorted(stamp for stamps in self._others.values() for stamp in stamps)
 
+    @property
+    def damaged(self) -> bool:
+        """Whether the last load found the file damaged (until it is read whole)."""
+        return self._damaged is not None
+
     def save(self, now: float, mine: Iterable[float]) -> None:
         """Write the others' requests of the last load and `mine` (lock held).
 
