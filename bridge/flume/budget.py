@@ -93,9 +93,12 @@ class RequestBudget:
         """
         with self._lock:
             now = self._now()
-            wait = self._wait(now, essential=essential)
-            if wait == 0 and self._record is not None and not self._held:
+            self._expire(now)  # a slot whose lease ran out is no slot
+            if self._record is not None and not self._held:
+                # Afresh from the record: others may have given slots back since.
                 wait = self._reserve(self._record, now, essential=essential)
+            else:
+                wait = self._wait(now, essential=essential)
             if wait == 0:
                 self._take(now, essential=essential)
                 return

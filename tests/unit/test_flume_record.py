@@ -100,6 +100,30 @@ def test_slots_taken_ahead_count_until_given_back_on_a_clean_stop(
     assert refusal(other).retry_after == pytest.approx(HOUR - 4)
 
 
+def test_a_request_after_a_lease_ran_out_is_on_record_before_it_goes(
+    tmp_path: Path,
+) -> None:
+    """Slots not used within their lease are gone; the next request takes new ones."""
+    clocks = Clocks()
+    service = budget(tmp_path, clocks)
+    service.acquire()
+    clocks.advance(LEASE + 1)
+    service.acquire()
+    assert entries(tmp_path) == [START, *[START + 2 * LEASE + 1] * 4]
+
+
+def test_a_refused_request_looks_at_the_record_again(tmp_path: Path) -> None:
+    """Slots another process gave back are free at once, not after its lease."""
+    clocks = Clocks()
+    check, service = budget(tmp_path, clocks), budget(tmp_path, clocks)
+    check.acquire()  # and holds three more
+    service.acquire()
+    refusal(service)
+    check.release()
+    spend(service, clocks, 3, every=1)
+    assert refusal(service).retry_after == pytest.approx(HOUR - 3)
+
+
 def test_a_check_beside_the_service_never_takes_the_same_slot(tmp_path: Path) -> None:
     """Two live processes on one STATE_DIR together stay within the budget."""
     clocks = Clocks()
