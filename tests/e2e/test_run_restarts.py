@@ -61,7 +61,7 @@ def command(name: str, env: Mapping[str, str], cwd: Path) -> str:
 def storm(
     sim: Simulator, broker: Broker, tmp_path: Path, cycles: int, per_hour: int
 ) -> Ledger:
-    """Start and SIGKILL `run` `cycles` times, a `check` and a `discovery` between."""
+    """Start and SIGKILL `run` `cycles` times; `check` and `discovery` between."""
     env = bridge_env(
         sim, broker, tmp_path / "state", FLUME_REQUESTS_PER_HOUR=str(per_hour)
     )
@@ -79,21 +79,11 @@ def storm(
     return ledger
 
 
-def test_a_restart_storm_never_spends_more_than_the_hour(
-    sim_factory: SimFactory, broker: Broker, tmp_path: Path
-) -> None:
-    """Five SIGKILLed starts, a check and a discovery hold 12 requests an hour."""
-    sim = sim_factory(latency_minutes=0)  # its clock stands: one hour holds all
-    ledger = storm(sim, broker, tmp_path, cycles=5, per_hour=12)
-    assert 0 < ledger.peak <= 12, (ledger.peak, ledger.by_status)
-
-
-@pytest.mark.slow
-@pytest.mark.timeout(600)
+@pytest.mark.timeout(180)
 def test_twelve_sigkills_in_two_minutes_never_spend_more_than_the_hour(
     sim_factory: SimFactory, broker: Broker, tmp_path: Path
 ) -> None:
-    """Twelve SIGKILLed starts, a check and a discovery hold 20 requests an hour."""
+    """Twelve SIGKILLed starts, two checks and a discovery hold 20 requests an hour."""
     sim = sim_factory(latency_minutes=0)  # its clock stands: one hour holds all
     begun = time.monotonic()
     ledger = storm(sim, broker, tmp_path, cycles=12, per_hour=20)
