@@ -11,9 +11,16 @@ from typing import Any
 import pytest
 
 from bridge.errors import FlumeRateLimitError
+from bridge.flume import record
 from bridge.flume.budget import HOUR, RequestBudget
 from bridge.flume.planner import plan
-from bridge.flume.record import FLUME_HOUR, LEASE, RECORD_FILE, RequestRecord
+from bridge.flume.record import (
+    FLUME_HOUR,
+    LEASE,
+    RECORD_FILE,
+    RequestRecord,
+    boot_id,
+)
 from tests.support.clock import FakeClock
 from tests.unit.test_flume_budget_week import busiest_hour, run_week
 
@@ -43,8 +50,8 @@ def budget(
     state_dir: Path, clocks: Clocks, per_hour: int = 5, reserve: int = 0
 ) -> RequestBudget:
     """A process's budget on `clocks`, sharing the record in `state_dir`."""
-    record = RequestRecord(state_dir, wall=clocks.wall, boot=lambda: clocks.boot)
-    return RequestBudget(per_hour, now=clocks.mono, reserve=reserve, record=record)
+    shared = RequestRecord(state_dir, wall=clocks.wall, boot=lambda: clocks.boot)
+    return RequestBudget(per_hour, now=clocks.mono, reserve=reserve, record=shared)
 
 
 def spend(budget: RequestBudget, clocks: Clocks, count: int, every: float) -> None:
@@ -265,10 +272,67 @@ def test_a_planned_day_writes_the_record_about_every_three_minutes(
     """One sensor at 100 requests an hour: never refused, a write per 3 requests."""
     hours = 24
     clocks = Clocks(mono=0.0)
-    record = CountingRecord(tmp_path, wall=clocks.wall, boot=lambda: clocks.boot)
-    day = run_week(plan(100, 1), 3, [], record=record, until=hours * HOUR)
+    counted = CountingRecord(tmp_path, wall=clocks.wall, boot=lambda: clocks.boot)
+    day = run_week(plan(100, 1), 3, [], record=counted, until=hours * HOUR)
     assert day.refused == {}
     assert busiest_hour(day.sent) <= 100
-    per_hour = record.writes / hours
+    per_hour = counted.writes / hours
     assert per_hour <= 30, per_hour  # 21.5 on 2026-12-02
-    assert len(day.sent) / record.writes >= 3  # 4.0 on 2026-12-02
+    assert len(day.sent) / counted.writes >= 3  # 4.0 on 2026-12-02
+
+
+def test_a_directory_in_place_of_the_record_is_damage_that_cannot_be_mended(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Unreadable and unwritable: an hour spent, a warning for each, no crash."""
+    (tmp_path / RECORD_FILE).mkdir()
+    clocks = Clocks()
+    with caplog.at_level(logging.WARNING, "bridge.flume"):
+        stuck = budget(tmp_path, clocks)
+        assert refusal(stuck).retry_after == pytest.approx(HOUR)
+        stuck.release()
+    warnings = [r.getMessage() for r in caplog.records]
+    assert len(warnings) == 2, warnings
+    assert "is unreadable (Is a directory)" in warnings[0]
+    assert "could not write the Flume request record" in warnings[1]
+
+
+def test_a_state_dir_that_comes_back_is_written_again(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Once STATE_DIR can be made, the record is written again, and the log says so."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    clocks = Clocks()
+    returning = budget(blocker / "state", clocks)
+    spend(returning, clocks, 4, every=1)  # in memory: every slot taken in turn
+    blocker.unlink()
+    with caplog.at_level(logging.INFO, "bridge.flume"):
+        returning.acquire()
+    assert "is written again" in caplog.text
+    # The four sent while unrecorded, and the one slot left, ahead of its request.
+    assert entries(blocker / "state") == [*(START + n for n in range(4)), 1004 + LEASE]
+
+
+def test_release_writes_only_when_slots_were_taken_ahead(tmp_path: Path) -> None:
+    """A stop after no request, or with STATE_DIR gone, writes nothing and is quiet."""
+    clocks = Clocks()
+    budget(tmp_path, clocks).release()
+    RequestBudget(5).release()  # no record at all
+    assert not (tmp_path / RECORD_FILE).exists()
+    gone = budget(tmp_path / "state", clocks)
+    gone.acquire()
+    (tmp_path / "state" / RECORD_FILE).unlink()
+    (tmp_path / "state" / "flume-requests.lock").unlink()
+    (tmp_path / "state").rmdir()
+    (tmp_path / "state").write_text("")  # STATE_DIR is now a file
+    gone.release()
+
+
+def test_the_boot_id_is_the_kernels_or_empty(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Linux names each boot; without a name the record goes by the wall clock."""
+    assert len(boot_id()) == 36
+    monkeypatch.setattr(record, "BOOT_ID", tmp_path / "none")
+    assert boot_id() == ""
