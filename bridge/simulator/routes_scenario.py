@@ -101,17 +101,21 @@ def _release(state: State, device_id: str) -> Reply:
     return json_reply(200, {"released": released, **_outage_list(state)})
 
 
+def _wants_release(document: dict[str, object]) -> bool:
+    keys = set(document)
+    if keys == {"device_id", "release"} and document["release"] is True:
+        return True
+    if keys in ({"device_id", "since"}, {"device_id", "since", "until"}):
+        return False
+    raise bad_request(
+        'give "device_id" with "since" (and "until") or with "release": true'
+    )
+
+
 def add_outage(state: State, call: Call) -> Reply:
     """POST /_sim/outages: {"device_id", "since"[, "until"]} or "release": true."""
     document = json_object(call.request)
-    keys = set(document)
-    release = document.get("release", False) is True
-    if keys - {"device_id", "since", "until", "release"} or (
-        release != (keys == {"device_id", "release"})
-    ):
-        raise bad_request(
-            'give "device_id" with "since" (and "until") or with "release": true'
-        )
+    release = _wants_release(document)
     device = state.model.device(str(document.get("device_id", "")))
     if device is None:
         raise unknown_device()

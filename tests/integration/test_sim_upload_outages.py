@@ -128,7 +128,8 @@ def test_outages_planned_in_the_config_are_listed(
             400,
             "not a water sensor",
         ),
-        ({"device_id": "SENSOR"}, 400, "since is required"),
+        ({"device_id": "SENSOR"}, 400, "give"),
+        ({"device_id": "SENSOR", "since": None}, 400, "since is required"),
         ({"device_id": "SENSOR", "since": "x"}, 400, "since must be ISO-8601"),
         (
             {
