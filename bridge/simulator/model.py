@@ -129,7 +129,7 @@ class Model:
             now,
             latency,
             without_spans(levels, held),
-            behaviour or self.config.behaviour,
+            self.config.behaviour if behaviour is None else behaviour,
         )
         return run_queries(body, context)
 
