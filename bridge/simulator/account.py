@@ -159,6 +159,17 @@ class Account:
         """The water sensors, in account order."""
         return tuple(device for device in self.devices if device.is_sensor)
 
+    @property
+    def bridges(self) -> tuple[Device, ...]:
+        """The Flume Bridges, in account order."""
+        return tuple(device for device in self.devices if not device.is_sensor)
+
+    def upload_path(self, device: Device) -> tuple[str, ...]:
+        """The sensors whose data reach Flume through `device`: itself or a Bridge's."""
+        if device.is_sensor:
+            return (device.id,)
+        return tuple(d.id for d in self.sensors if d.bridge_id == device.id)
+
     def device(self, device_id: str) -> Device | None:
         """Return the device with this id, or None."""
         return next((d for d in self.devices if d.id == device_id), None)

@@ -28,6 +28,7 @@ from bridge.simulator.outages import (
     OutageBook,
     frozen_since,
     held_spans,
+    merged_spans,
     outage,
     without_spans,
 )
@@ -92,7 +93,7 @@ class Model:
             state = replace(self._states[device.id])
         now = self.now()
         # An upload outage silences the Bridge and every sensor it carries for Flume.
-        silent = frozen_since(self.outages.of(self._upload_path(device)), now)
+        silent = frozen_since(self.outages.of(self.account.upload_path(device)), now)
         data = device_fields(device, state, self.account.user_id, now, silent)
         if location:
             data["location"] = self.location_json(self._location(device))
@@ -173,9 +174,16 @@ class Model:
         return [alerts.usage_alert_json(alert) for alert in self._alerts()]
 
     def notifications(self) -> list[dict[str, object]]:
-        """Every notification: one per usage alert plus those of control actions."""
+        """Every notification: usage alerts, outage edges and control actions."""
         user_id = self.account.user_id
         derived = [alerts.alert_notification_json(a, user_id) for a in self._alerts()]
+        now = to_minutes(self.now())
+        for bridge in self.account.bridges:
+            spans = merged_spans(self.outages.of(self.account.upload_path(bridge)))
+            location = self._location(bridge)
+            derived += alerts.outage_notifications(
+                bridge, location, user_id, spans, now
+            )
         with self._lock:
             return derived + [dict(notice) for notice in self._notices]
 
@@ -265,12 +273,6 @@ class Model:
     def _leaks_of(self, device: Device) -> tuple[Leak, ...]:
         with self._lock:
             return tuple(self._leaks.get(device.id, ()))
-
-    def _upload_path(self, device: Device) -> list[str]:
-        """The sensors whose outages silence `device`: itself, or a bridge's sensors."""
-        if device.is_sensor:
-            return [device.id]
-        return [d.id for d in self.account.sensors if d.bridge_id == device.id]
 
     def _known(self, device_id: str) -> Device:
         device = self.account.device(device_id)

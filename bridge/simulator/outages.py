@@ -111,7 +111,12 @@ def held_spans(
     outages: Sequence[Outage], now: float, latency: float
 ) -> list[tuple[int, int | None]]:
     """The disjoint, sorted spans whose minutes answers leave out at `now`."""
-    spans = sorted((o.start, o.end) for o in outages if o.holds(now, latency))
+    return merged_spans([o for o in outages if o.holds(now, latency)])
+
+
+def merged_spans(outages: Sequence[Outage]) -> list[tuple[int, int | None]]:
+    """The disjoint, sorted spans the outages cover together."""
+    spans = sorted((o.start, o.end) for o in outages)
     merged: list[tuple[int, int | None]] = []
     for start, end in spans:
         if merged and _reaches(merged[-1][1], start):

@@ -163,3 +163,26 @@ def test_bad_outage_requests_are_refused(
     assert response.status_code == status
     assert error in response.json()["error"]
     assert anon.get("/_sim/outages").json() == {"outages": []}
+
+
+def test_notifications_tell_the_bridge_went_and_came_back(
+    sim_factory: Any, session_for: Any, login_as: Any
+) -> None:
+    """GET notifications?type=8 lists the Bridge's disconnection and its return."""
+    sim: Simulator = sim_factory()
+    api = session_for(sim)
+    login_as(api)
+    sensor = sim.model.account.sensors[0]
+    api.post(
+        "/_sim/outages", json={"device_id": sensor.id, "since": z(T1), "until": z(T2)}
+    )
+    sim.clock.set(T2 + MINUTE)
+    uid = sim.model.account.user_id
+    answer = api.get(f"/users/{uid}/notifications?type=8&sort_direction=DESC").json()
+    assert [
+        (n["device_id"], n["title"], n["created_datetime"], n["extra"]["connected"])
+        for n in answer["data"]
+    ] == [
+        (sensor.bridge_id, "Device Reconnected", z(T2)[:-1] + ".000Z", True),
+        (sensor.bridge_id, "Device Disconnected", z(T1)[:-1] + ".000Z", False),
+    ]

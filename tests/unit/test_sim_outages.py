@@ -233,3 +233,33 @@ def test_series_and_sums_equal_the_visible_truth(
     first_day = since.astimezone(LA).replace(hour=0, minute=0).astimezone(UTC)
     head = minutes(model, first_day, since - MINUTE) if first_day < since else []
     assert total["value"] == sum(head) + sum(series)
+
+
+def heartbeats(model: Model) -> list[tuple[str, str, object]]:
+    return sorted(
+        (str(n["created_datetime"]), str(n["device_id"]), n["extra"])
+        for n in model.notifications()
+        if n["type"] == 8
+    )
+
+
+def test_the_bridge_notifies_its_disconnection_and_return_once_per_span() -> None:
+    """Overlapping outages behind one Bridge give one notice when it goes, one back."""
+    model, clock = make(sensors=2)  # one location: both sensors share the Bridge
+    first, second = model.account.sensors
+    model.add_outage(first.id, T1, T1 + 60 * MINUTE)
+    model.add_outage(second.id, T1 + 30 * MINUTE, T2)
+    gone = {"event_rule_name": "Bridge Disconnection", "connected": False}
+    back = {"event_rule_name": "Bridge Disconnection", "connected": True}
+    bridge = str(first.bridge_id)
+    clock.set(T1 - MINUTE)
+    assert heartbeats(model) == []
+    clock.set(T1 + 90 * MINUTE)
+    assert heartbeats(model) == [("2026-03-10T15:00:00.000Z", bridge, gone)]
+    clock.set(T2)
+    assert heartbeats(model) == [
+        ("2026-03-10T15:00:00.000Z", bridge, gone),
+        ("2026-03-10T17:00:00.000Z", bridge, back),
+    ]
+    ids = [n["id"] for n in model.notifications()]
+    assert len(ids) == len(set(ids))
