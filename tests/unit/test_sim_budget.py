@@ -91,3 +91,20 @@ def test_setting_the_other_client_to_zero_stops_it() -> None:
         "refused": 0,
         "in_window": 0,
     }
+
+
+def test_a_new_pace_keeps_the_other_clients_counts() -> None:
+    """Changing the rate starts the new pace from now and keeps what was counted."""
+    limits, clock = limiter()
+    limits.set_other_client(USER, 60)
+    clock.advance(600)
+    limits.set_other_client(USER, 6)
+    clock.advance(599)
+    assert limits.other_client()["admitted"] == 10
+    clock.advance(1)
+    assert limits.other_client() == {
+        "per_hour": 6,
+        "admitted": 11,
+        "refused": 0,
+        "in_window": 11,
+    }
