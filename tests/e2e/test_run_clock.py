@@ -142,13 +142,18 @@ def check_counter(home: Home) -> None:
         assert parse_utc(state["total_through"]) <= home.sim.clock.now()
 
 
-def busiest_hour(sim: Simulator) -> int:
-    """The most Flume requests in any rolling hour, by the simulator's request log."""
+def request_log(sim: Simulator) -> list[dict[str, str]]:
+    """Every Flume request the simulator answered (GET /_sim/stats?log=true)."""
     url = f"{sim.url}/_sim/stats"
     response = requests.get(url, params={"log": "true"}, timeout=10)
     response.raise_for_status()
-    log = response.json()["log"]
-    times = sorted(parse_utc(entry["at"]).timestamp() for entry in log)
+    log: list[dict[str, str]] = response.json()["log"]
+    return log
+
+
+def busiest_hour(sim: Simulator) -> int:
+    """The most Flume requests in any rolling hour, by the simulator's request log."""
+    times = sorted(parse_utc(entry["at"]).timestamp() for entry in request_log(sim))
     return max(
         (sum(1 for t in times if start <= t < start + HOUR) for start in times),
         default=0,
@@ -221,4 +226,12 @@ def test_cadence_and_budget_hold_across_host_clock_steps(
     assert min(gaps) >= EARLY * interval, gaps
     assert busiest <= BUDGET
     check_counter(home)
+    assert home.bridge.stop() == 0, home.bridge.text()
+    # Flume's time runs on between answers: no poll is asked twice for its windows,
+    # and no data looks stale for the hours the host clock moved.
+    queries = [e for e in request_log(home.sim) if e["route"].endswith("/query")]
+    assert len(queries) == len(home.usage()), queries
+    said = [s.payload for s in home.sub.on(f"flume/{home.sensor}/availability")]
+    since_online = said[said.index(b"online") :]
+    assert since_online == [b"online"] * len(since_online), said
     assert "Traceback" not in home.bridge.text()
