@@ -160,7 +160,7 @@ def busiest_hour(sim: Simulator) -> int:
     )
 
 
-@pytest.mark.timeout(300)
+@pytest.mark.timeout(600)  # the slow run: 5 polls a minute apart, and start-up
 @pytest.mark.parametrize(
     ("lead", "polls"),
     [
@@ -195,7 +195,7 @@ BACK = 2 * 3600  # ... and then 2 h back
 PAUSE = 10.0  # seconds the host clock stays 6 h ahead when both steps fall in a poll
 
 
-@pytest.mark.timeout(300)
+@pytest.mark.timeout(600)  # the slow run: 5 polls a minute apart, and start-up
 @pytest.mark.parametrize(
     ("polls", "spread"),
     [
