@@ -122,21 +122,22 @@ class FlumeClient:
     def query(self, device_id: str, queries: Sequence[Mapping[str, object]]) -> Answer:
         """Run a batched usage query; the answer maps each request_id to its points.
 
-        One POST holds at most the dialect's queries (more only after a 400 that
-        names a smaller limit, learnt at once: the batch is split and sent again).
+        One POST holds at most the dialect's queries; a 400 that names a smaller
+        limit is learnt at once, and the batch is split and sent again.
 
         Raises:
             FlumeError: a POST failed (a refusal naming a MIN limit is learnt first,
-                so the next windows are asked for in parts).
+                so that windows cut anew are asked for in parts).
         """
-        try:
-            return self._query(device_id, queries)
-        except FlumeProtocolError as error:
-            if error.status != 400 or not self.habits.limit_named(str(error)):
-                raise
-            if self.habits.dialect.max_queries >= len(queries):
-                raise  # a limit on the windows themselves: the next cycle obeys it
-        return self._query(device_id, queries)
+        while True:
+            most = self.habits.dialect.max_queries
+            try:
+                return self._query(device_id, queries)
+            except FlumeProtocolError as error:
+                if error.status != 400 or not self.habits.limit_named(str(error)):
+                    raise
+                if self.habits.dialect.max_queries == most:
+                    raise  # a limit on the windows themselves: cut them anew
 
     def _query(self, device_id: str, queries: Sequence[Mapping[str, object]]) -> Answer:
         path = self._user(f"/devices/{device_id}/query")

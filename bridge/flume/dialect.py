@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 MAX_QUERIES = 10  # per POST: another client's limit (flume-api.md §5.3)
 MAX_MIN_HOURS = 24  # per MIN series: a third-party claim (flume-api.md §5.3)
 _AT_MOST = re.compile(r"at most (\d+)", re.IGNORECASE)
+_NEAR = 30  # characters either side of "at most N" that say what is limited
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,15 +68,15 @@ class Habits:
     def limit_named(self, text: str) -> bool:
         """Learn a limit a 400 names ("... at most N queries/hours ..."); True if new.
 
-        Each clause (between semicolons) is read on its own; a limit is only ever
-        lowered: a refusal cannot teach us to send more.
+        Each "at most N" is read with the words around it (what Flume said, after
+        the status: the route names a query too). A limit is only ever lowered: a
+        refusal cannot teach us to send more.
         """
-        for clause in text.lower().split(";"):
-            match = _AT_MOST.search(clause)
-            if match is None:
-                continue
+        said = text.lower().partition("http 400")[2] or text.lower()
+        for match in _AT_MOST.finditer(said):
             number = int(match.group(1))
+            around = said[max(0, match.start() - _NEAR) : match.end() + _NEAR]
             for word, name in (("hour", "max_min_hours"), ("quer", "max_queries")):
-                if word in clause and 1 <= number < getattr(self.dialect, name):
+                if word in around and 1 <= number < getattr(self.dialect, name):
                     return self.learn(**{name: number})
         return False

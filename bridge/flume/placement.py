@@ -63,6 +63,23 @@ def placed(
     return tried[0], expected
 
 
+def orders(labels: Sequence[str | None], zone: ZoneInfo, first: datetime) -> list[bool]:
+    """The orders (newest first or not) in which every label can be placed."""
+    return [
+        newest_first
+        for newest_first in (False, True)
+        if all(
+            start is not None
+            for start, label in zip(
+                place(labels, zone, first, newest_first=newest_first),
+                labels,
+                strict=True,
+            )
+            if label
+        )
+    ]
+
+
 def place(
     labels: Sequence[str | None],
     zone: ZoneInfo,

@@ -10,6 +10,7 @@ lasts, INFO when it reads again). The answers also show what the server ignores
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import logging
 import math
@@ -20,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 from bridge.errors import FlumeProtocolError
 from bridge.flume.dialect import Dialect
-from bridge.flume.placement import placed
+from bridge.flume.placement import orders
 from bridge.flume.windows import Window, asked_newest_first, buckets, starts, value
 from bridge.models import Answer, Point
 
@@ -46,8 +47,17 @@ def read(
     answer: Mapping[str, Sequence[Point]],
     dialect: Dialect = Dialect(),  # noqa: B008 (frozen, so a shared default is safe)
 ) -> Read:
-    """Read every field of the batch from its windows (a field may have parts)."""
+    """Read every field of the batch from its windows (a field may have parts).
+
+    The answer's order is told by the first series whose labels fit one order only
+    (the minutes series: distinct labels). It decides the buckets whose labels fit
+    both, like the two groups of a repeated fall-back hour, both labelled 01:00.
+    """
     found = Read()
+    told = _told(windows, answer, dialect)
+    if told != dialect:
+        found.lessons.update(sorting=False, newest_first=told.newest_first)
+        dialect = told
     problems = answer.problems if isinstance(answer, Answer) else {}
     fields: dict[str, list[Window]] = {}
     for window in windows:
@@ -98,6 +108,24 @@ def _points(
     return points
 
 
+def _told(
+    windows: Sequence[Window], answer: Mapping[str, Sequence[Point]], dialect: Dialect
+) -> Dialect:
+    """The dialect, with the order this answer shows when it is not the one asked."""
+    for window in windows:
+        points = answer.get(window.request_id) or ()
+        labels = [point.datetime for point in points]
+        if window.first_bucket is None or not labels or not all(labels):
+            continue
+        fits = orders(labels, ZoneInfo(window.tz), window.first_bucket)
+        if len(fits) != 1:
+            continue
+        if fits[0] == asked_newest_first(window, dialect):
+            return dialect
+        return dataclasses.replace(dialect, sorting=False, newest_first=fits[0])
+    return dialect
+
+
 def _lessons(
     window: Window, points: Sequence[Point], dialect: Dialect
 ) -> dict[str, object]:
@@ -106,12 +134,6 @@ def _lessons(
     if window.first_bucket is None or len(points) < 2 or not all(labels):
         return {}
     lessons: dict[str, object] = {}
-    asked = asked_newest_first(window, dialect)
-    _, answered = placed(
-        labels, ZoneInfo(window.tz), window.first_bucket, expected=asked
-    )
-    if "sort_direction" in window.query and answered != asked:
-        lessons.update(sorting=False, newest_first=answered)
     if window.step > 1 and _finer(starts(window, points, dialect), window.step):
         lessons["grouping"] = False
     return lessons

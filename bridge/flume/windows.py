@@ -204,9 +204,9 @@ def starts(
 
 def asked_newest_first(window: Window, dialect: Dialect) -> bool:
     """The order the answer to a window is expected in."""
-    if "sort_direction" not in window.query:
+    if not dialect.sorting:
         return dialect.newest_first
-    return window.query["sort_direction"] == "DESC"
+    return window.query.get("sort_direction") == "DESC"
 
 
 def _unrepeated(points: Sequence[Point], zone: ZoneInfo) -> list[Point]:
