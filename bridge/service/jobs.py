@@ -248,7 +248,7 @@ def poll(client: FlumeClient, meter: Meter, device: Device, now: datetime) -> Us
     windows, answer = ask(client, device, now, reading.through)
     found = reading_of(windows, answer, client.habits.dialect)
     client.habits.learn(**found.lessons)
-    client.watch.note(device.id, [w.field for w in windows], found)
+    client.watch.note(device.id, list(dict.fromkeys(w.field for w in windows)), found)
     end = windows[0].end
     horizon = meter.horizon(end)
     reading = meter.count(device.id, found.spans, horizon)

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
+from bridge.errors import FlumeProtocolError
 from bridge.flume import convert
 from bridge.flume.dialect import Dialect, Habits
 from bridge.flume.reading import FieldWatch, read
-from bridge.flume.windows import usage_windows
+from bridge.flume.windows import buckets, starts, usage_windows, value
 from bridge.models import Answer, Point
 from tests.support.clock import utc
 
@@ -132,3 +135,45 @@ def test_a_field_warns_once_per_streak(caplog: pytest.LogCaptureFixture) -> None
         (logging.INFO, "today of 7 reads again"),
         (logging.WARNING, "today of 7 unreadable:"),
     ]
+
+
+def test_parts_are_cut_where_both_wall_times_are_unambiguous() -> None:
+    """12 hours a series, on the LA fall-back day: no cut in the second 01:xx.
+
+    12 hours from the start falls on the second 01:30 (PST), a wall time Flume reads
+    as the first: the cut moves back a group, to the first 01:30 (PDT).
+    """
+    now = utc(2026, 11, 1, 21, 30, 0)
+    zone = ZoneInfo("America/Los_Angeles")
+    windows = usage_windows(now, zone.key, dialect=Dialect(max_min_hours=12))
+    parts = [w for w in windows if w.field == "last_24_hours"]
+    assert len(parts) == 3
+    assert parts[0].start == now - timedelta(hours=24)
+    assert parts[-1].end == now
+    for part in parts:
+        assert part.end - (part.first_bucket or part.start) <= timedelta(hours=12)
+        assert part.first_bucket == part.start  # every since names one instant
+    assert parts[1].start == utc(2026, 11, 1, 8, 30, 0)
+
+
+def test_a_series_that_cannot_be_cut_safely_is_asked_for_whole() -> None:
+    """One hour a series, 02:10 PST: the only cut is in the repeated hour."""
+    now = utc(2026, 11, 1, 10, 10, 0)
+    windows = usage_windows(
+        now, "America/Los_Angeles", dialect=Dialect(max_min_hours=1)
+    )
+    (last_hour,) = [w for w in windows if w.field == "last_60_min"]
+    assert last_hour.end - (last_hour.first_bucket or now) == timedelta(hours=2)
+
+
+def test_unlabelled_buckets_need_an_order_the_server_keeps() -> None:
+    """Without labels, and the server known to ignore sort_direction: unsure."""
+    (window,) = usage_windows(NOW, TZ, minutes=3)[:1]
+    unlabelled = [Point(None, 1.0)] * 3
+    learnt = Dialect(sorting=False, newest_first=True)
+    with pytest.raises(FlumeProtocolError, match="without labels"):
+        buckets(window, unlabelled, learnt)
+    assert value(window, unlabelled, learnt) == 3.0  # all in the window: a plain sum
+    today = usage_windows(NOW, TZ)[3]
+    with pytest.raises(ValueError, match="summed by Flume"):
+        starts(today, [])
