@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 from bridge.errors import FlumeProtocolError
 from bridge.flume.dialect import Dialect
 from bridge.flume.placement import orders
-from bridge.flume.windows import Window, asked_newest_first, buckets, starts, value
+from bridge.flume.windows import Window, asked_newest_first, buckets, value
 from bridge.models import Answer, Point
 
 log = logging.getLogger(__name__)
@@ -134,8 +134,10 @@ def _lessons(
     if window.first_bucket is None or len(points) < 2 or not all(labels):
         return {}
     lessons: dict[str, object] = {}
-    if window.step > 1 and _finer(starts(window, points, dialect), window.step):
-        lessons["grouping"] = False
+    if window.step > 1:
+        placed = [start for start, _ in buckets(window, points, dialect)]
+        if _finer(placed, window.step):
+            lessons["grouping"] = False
     return lessons
 
 
