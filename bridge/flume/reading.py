@@ -20,9 +20,10 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bridge.errors import FlumeProtocolError
+from bridge.flume.buckets import asked_newest_first, buckets, value
 from bridge.flume.dialect import Dialect
 from bridge.flume.placement import orders
-from bridge.flume.windows import Window, asked_newest_first, buckets, value
+from bridge.flume.windows import Window
 from bridge.models import Answer, Point
 
 log = logging.getLogger(__name__)

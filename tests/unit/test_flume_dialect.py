@@ -10,9 +10,10 @@ import pytest
 
 from bridge.errors import FlumeProtocolError
 from bridge.flume import convert
+from bridge.flume.buckets import buckets, starts, value
 from bridge.flume.dialect import Dialect, Habits
 from bridge.flume.reading import FieldWatch, read
-from bridge.flume.windows import buckets, starts, usage_windows, value
+from bridge.flume.windows import usage_windows
 from bridge.models import Answer, Point
 from tests.support.clock import utc
 

@@ -13,9 +13,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bridge.errors import FlumeProtocolError
+from bridge.flume.buckets import buckets, value
 from bridge.flume.placement import instants, placed
 from bridge.flume.reading import read
-from bridge.flume.windows import Window, buckets, queries, usage_windows, value
+from bridge.flume.windows import Window, queries, usage_windows
 from bridge.models import Point
 from bridge.simulator.behaviour import Behaviour
 from bridge.simulator.query import QueryContext, run_queries

@@ -12,13 +12,12 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from bridge.errors import FlumeProtocolError
+from bridge.flume.buckets import buckets, value
 from bridge.flume.windows import (
     BACKFILL_HOURS,
     Window,
-    buckets,
     queries,
     usage_windows,
-    value,
 )
 from bridge.models import Point
 from tests.support.clock import utc
