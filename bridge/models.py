@@ -70,6 +70,22 @@ class Point:
     value: float
 
 
+class Answer(dict[str, list[Point]]):
+    """A batched query's answer: each readable series by request_id.
+
+    `problems` names the series Flume sent but that cannot be read, and why: one
+    window that cannot be read costs only its own field.
+    """
+
+    def __init__(
+        self,
+        series: Mapping[str, list[Point]] | None = None,
+        problems: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(series or {})
+        self.problems: dict[str, str] = dict(problems or {})
+
+
 @dataclass(frozen=True, slots=True)
 class FlowReading:
     """The live flow of `query/active`: `gpm` is gallons per minute whatever UNITS."""

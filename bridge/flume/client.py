@@ -7,12 +7,26 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import TypeVar
 
-from bridge.errors import ConfigError, FlumeAuthError, FlumeUnavailableError
+from bridge.errors import (
+    ConfigError,
+    FlumeAuthError,
+    FlumeProtocolError,
+    FlumeUnavailableError,
+)
 from bridge.flume import convert
+from bridge.flume.dialect import Habits
 from bridge.flume.http import FlumeHttp, Params
+from bridge.flume.reading import FieldWatch
 from bridge.flume.schema import Envelope
 from bridge.flume.tokens import TokenManager
-from bridge.models import Device, FlowReading, Location, Notification, Point, UsageAlert
+from bridge.models import (
+    Answer,
+    Device,
+    FlowReading,
+    Location,
+    Notification,
+    UsageAlert,
+)
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +94,8 @@ class FlumeClient:
         self._tokens = tokens
         self._page_limit = page_limit
         self._max_pages = max_pages
+        self.habits = Habits()  # what this server honours of our usage queries
+        self.watch = FieldWatch()  # which fields of the usage answers fail
 
     @property
     def user_id(self) -> int:
@@ -103,13 +119,36 @@ class FlumeClient:
         items = self._collect(self._user("/locations"), {"list_shared": "true"})
         return convert.locations(items)
 
-    def query(
-        self, device_id: str, queries: Sequence[Mapping[str, object]]
-    ) -> dict[str, list[Point]]:
-        """Run a batched usage query; the answer maps each request_id to its points."""
+    def query(self, device_id: str, queries: Sequence[Mapping[str, object]]) -> Answer:
+        """Run a batched usage query; the answer maps each request_id to its points.
+
+        One POST holds at most the dialect's queries; a 400 that names a smaller
+        limit is learnt at once, and the batch is split and sent again.
+
+        Raises:
+            FlumeError: a POST failed (a refusal naming a MIN limit is learnt first,
+                so that windows cut anew are asked for in parts).
+        """
+        while True:
+            most = self.habits.dialect.max_queries
+            try:
+                return self._query(device_id, queries)
+            except FlumeProtocolError as error:
+                if error.status != 400 or not self.habits.limit_named(str(error)):
+                    raise
+                if self.habits.dialect.max_queries == most:
+                    raise  # a limit on the windows themselves: cut them anew
+
+    def _query(self, device_id: str, queries: Sequence[Mapping[str, object]]) -> Answer:
         path = self._user(f"/devices/{device_id}/query")
-        body = {"queries": [dict(q) for q in queries]}
-        return convert.series(self._call("POST", path, body=body).data)
+        most = self.habits.dialect.max_queries
+        answer = Answer()
+        for begin in range(0, len(queries), most):
+            body = {"queries": [dict(q) for q in queries[begin : begin + most]]}
+            part = convert.series(self._call("POST", path, body=body).data)
+            answer.update(part)
+            answer.problems.update(part.problems)
+        return answer
 
     def active_flow(self, device_id: str) -> FlowReading:
         """Return the live flow reading of a sensor."""

@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC
 
+from bridge.errors import FlumeProtocolError
 from bridge.flume.schema import (
     ActiveFlowData,
     DeviceData,
     LeakData,
     LocationData,
     NotificationData,
+    PointData,
     QueryData,
     UsageAlertData,
     first,
@@ -18,6 +20,7 @@ from bridge.flume.schema import (
     parse_all,
 )
 from bridge.models import (
+    Answer,
     Device,
     FlowReading,
     Location,
@@ -69,14 +72,29 @@ def devices(items: Sequence[object], places: Sequence[Location]) -> list[Device]
     return listed
 
 
-def series(items: Sequence[object]) -> dict[str, list[Point]]:
-    """`data[0]` of a query: each request id's points."""
+def series(items: Sequence[object]) -> Answer:
+    """`data[0]` of a query: each request id's points, each series on its own.
+
+    Raises:
+        FlumeProtocolError: `data[0]` is not an object of series at all.
+    """
     what = "query"
     result = parse(QueryData, {"series": first(items, what)}, what)
-    return {
-        request_id: [Point(p.datetime, float(p.value)) for p in points]
-        for request_id, points in result.series.items()
-    }
+    answer = Answer()
+    for request_id, raw in result.series.items():
+        try:
+            points = parse_all(PointData, _listed(raw, request_id), request_id)
+        except FlumeProtocolError as error:
+            answer.problems[request_id] = str(error)
+            continue
+        answer[request_id] = [Point(p.datetime, float(p.value)) for p in points]
+    return answer
+
+
+def _listed(raw: object, request_id: str) -> list[object]:
+    if not isinstance(raw, list):
+        raise FlumeProtocolError(f"{request_id}: malformed (not a list of buckets)")
+    return raw
 
 
 def flow(items: Sequence[object]) -> FlowReading:

@@ -115,11 +115,11 @@ class PointData(BaseModel):
 
 
 class QueryData(BaseModel):
-    """`data[0]` of a query: request id -> series."""
+    """`data[0]` of a query: request id -> series (each parsed on its own)."""
 
     model_config = _TOLERANT
 
-    series: dict[str, list[PointData]]
+    series: dict[str, object]
 
 
 class ActiveFlowData(BaseModel):

@@ -3,20 +3,26 @@
 Flume reads query times as naive local wall times in the location's zone and answers
 whole buckets, from the one holding `since_datetime` through the one holding
 `until_datetime`; a repeated fall-back time means its first occurrence (our reading,
-shared with the simulator; bridge/simulator/query.py). Every window ends at the start
-of the current minute `end`, so it holds complete minutes only:
+shared with the simulator; bridge/simulator/query.py). Answers are read by
+bridge.flume.buckets, each bucket placed by its label whatever the order and grouping;
+what the server ignores is learnt (bridge.flume.dialect) and not asked for again.
+Every window ends at the start of the current minute `end`, so it holds complete
+minutes only:
 
 - `minutes`, `last_60_min`, `last_24_hours` (trailing): MIN buckets from `end - n`
   through the minute before `end`, as a series (1-minute buckets for `minutes`,
   60-minute groups for the others) that the client sums itself. In the hour after a
   fall-back, the start's wall time names the hour before, so the series starts that
-  much earlier and the surplus buckets are dropped by position; a last minute whose
-  wall time is ambiguous is not named at all (until = now), and the bucket in progress
-  is dropped likewise.
-- `backfill` (only for a meter that is behind): when the minute the meter has counted
-  through is older than `end - 1440 min`, MIN buckets in 60-minute groups from that
-  minute, whole hours up to the `minutes` series (or at most BACKFILL_HOURS), so a
-  long outage is caught up over a few cycles, each still one request.
+  much earlier and the surplus buckets are dropped; a last minute whose wall time is
+  ambiguous is not named at all (until = now), and the bucket in progress is dropped
+  likewise. A MIN series longer than the dialect's hours (24, flume-api.md §5.3; 25
+  in the hour after a fall-back, from its surplus) is asked for in parts
+  `name`, `name#2` ..., cut where both wall times around the cut are unambiguous.
+- `backfill_minutes` and `backfill` (only for a meter that is behind): when the
+  minute the meter has counted through is older than `end - 1440 min`, MIN buckets
+  from that minute to the next local hour, then HR buckets (no MIN limit applies),
+  whole hours up to the `minutes` series or at most BACKFILL_HOURS from the counted
+  minute, so a long outage is caught up over a few cycles, each still one request.
 - `today`, `this_week` (Monday), `this_month`, `this_year` (calendar): one SUM from
   the period's local midnight to `end`, over DAY, DAY, MON and YR buckets; 23- and
   25-hour days come out right because the buckets follow local midnights.
@@ -32,13 +38,14 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bridge.errors import FlumeProtocolError
-from bridge.models import Point
+from bridge.flume.dialect import Dialect
 
 MINUTE = timedelta(minutes=1)
 HOUR = timedelta(hours=1)
 MAX_MINUTES = 1440  # the longest `minutes` series
 BACKFILL_HOURS = 744  # 31 days per batch: one month's outage in one request
+DOCUMENTED = Dialect()
+PART = "#"  # request_id of a series' later parts: name#2, name#3 ...
 GROUP = 60  # minutes per bucket of the long trailing windows (Flume allows <= 100)
 TRAILING = (  # request_id, minutes back from `end`, minutes per bucket
     ("last_60_min", 60, GROUP),
@@ -66,6 +73,11 @@ class Window:
     first_bucket: datetime | None = None
     step: int = 0
 
+    @property
+    def field(self) -> str:
+        """The value this window (or part of one) is for: its request_id's stem."""
+        return self.request_id.split(PART, maxsplit=1)[0]
+
 
 def usage_windows(
     now: datetime,
@@ -73,6 +85,7 @@ def usage_windows(
     *,
     minutes: int = 15,
     counted_through: datetime | None = None,
+    dialect: Dialect = DOCUMENTED,
 ) -> tuple[Window, ...]:
     """Every window of the batched usage query at `now` in the zone `tz`.
 
@@ -82,7 +95,8 @@ def usage_windows(
         minutes: how many complete minutes the `minutes` series holds (1..1440).
         counted_through: the minute the meter has counted up to (aware, whole
             minute); the `minutes` series reaches back to it (up to 1440 minutes)
-            and a `backfill` window covers what lies before that.
+            and the back-fill windows cover what lies before that.
+        dialect: how to ask this server (what it honours, its limits).
     """
     if now.utcoffset() is None:
         raise ValueError(f"now must be timezone-aware, got {now.isoformat()}")
@@ -95,60 +109,21 @@ def usage_windows(
     trailing = (("minutes", _reach(minutes, end, counted_through), 1), *TRAILING)
     return (
         *(
-            _trailing(name, end - n * MINUTE, end, zone, step)
+            part
             for name, n, step in trailing
+            for part in _series(name, end - n * MINUTE, end, zone, step, dialect)
         ),
         *(
             _calendar(name, bucket, first(today), end, zone)
             for name, bucket, first in CALENDAR
         ),
-        *_backfill(counted_through, end, zone),
+        *_backfill(counted_through, end, zone, dialect),
     )
 
 
 def queries(windows: Sequence[Window]) -> list[dict[str, object]]:
     """The `queries` list of the batched request."""
     return [window.query for window in windows]
-
-
-def value(window: Window, points: Sequence[Point]) -> float:
-    """Gallons in the window, from Flume's answer to its query.
-
-    Raises:
-        FlumeProtocolError: the answer does not have the shape the query asks for.
-    """
-    if window.first_bucket is None:
-        if len(points) > 1:
-            raise FlumeProtocolError(
-                f"query {window.request_id}: a SUM came back as {len(points)} values"
-            )
-        return points[0].value if points else 0.0
-    return math.fsum(gallons for _, gallons in buckets(window, points))
-
-
-def buckets(window: Window, points: Sequence[Point]) -> list[tuple[datetime, float]]:
-    """A series window's buckets inside [start, end): (UTC start, gallons).
-
-    Buckets are placed by position from `first_bucket`, as Flume returns them (ASC,
-    one per step); a labelled bucket must carry the wall time of that start.
-
-    Raises:
-        FlumeProtocolError: a bucket's label does not match its position.
-    """
-    if window.first_bucket is None:
-        raise ValueError(f"{window.request_id} is summed by Flume, not a series")
-    zone = ZoneInfo(window.tz)
-    found = []
-    for k, point in enumerate(points):
-        start = window.first_bucket + k * window.step * MINUTE
-        if point.datetime is not None and point.datetime != _wall(start, zone):
-            raise FlumeProtocolError(
-                f"query {window.request_id}: bucket {k} is labelled "
-                f"{point.datetime!r}, expected {_wall(start, zone)!r}"
-            )
-        if window.start <= start < window.end:
-            found.append((start, point.value))
-    return found
 
 
 def _check_minute(counted_through: datetime | None) -> None:
@@ -173,38 +148,126 @@ def _reach(minutes: int, end: datetime, counted_through: datetime | None) -> int
 
 
 def _backfill(
-    counted_through: datetime | None, end: datetime, zone: ZoneInfo
+    counted_through: datetime | None, end: datetime, zone: ZoneInfo, dialect: Dialect
 ) -> tuple[Window, ...]:
-    """Whole hours from `counted_through` up to the `minutes` series, if behind."""
+    """From `counted_through` up to the `minutes` series, if the meter is behind.
+
+    Minutes to the next local hour, then whole HR buckets: HR has no 24-hour limit,
+    and one HR query holds a month (flume-api.md §4.2: pyflume asks HR buckets).
+    """
     if counted_through is None:
         return ()
-    missing = end - MAX_MINUTES * MINUTE - counted_through
-    if missing <= timedelta(0):
-        return ()
-    # Rounded up: the last hour may overlap the minutes series, never leave a gap.
-    hours = min(BACKFILL_HOURS, -(-missing // HOUR))
+    reach = end - MAX_MINUTES * MINUTE  # where the minutes series starts
     start = counted_through.astimezone(UTC)
-    return (_trailing("backfill", start, start + hours * HOUR, zone, GROUP),)
+    if start >= reach:
+        return ()
+    hour = _next_hour(start, zone)
+    head = _series("backfill_minutes", start, hour, zone, 1, dialect)
+    # Rounded up: the last hour may overlap the minutes series, never leave a gap.
+    cap = BACKFILL_HOURS * HOUR - (hour - start)
+    hours = min(cap // HOUR, -(-(reach - hour) // HOUR))
+    if hours <= 0:
+        return head
+    return (*head, _hours("backfill", hour, hour + hours * HOUR, zone, dialect))
+
+
+def _next_hour(start: datetime, zone: ZoneInfo) -> datetime:
+    """The first start of a local hour at or after `start` (a whole minute)."""
+    minute = start.astimezone(zone).minute
+    return start + ((60 - minute) % 60) * MINUTE
+
+
+def _hours(
+    name: str, start: datetime, end: datetime, zone: ZoneInfo, dialect: Dialect
+) -> Window:
+    since = _wall(start, zone)
+    query: dict[str, object] = {
+        "request_id": name,
+        "bucket": "HR",
+        "since_datetime": since,
+        **_order(dialect),
+        "units": "GALLONS",
+    }
+    _name_last(query, end, zone)
+    return Window(name, start, end, query, zone.key, _instant(since, zone), 60)
+
+
+def _series(
+    name: str,
+    start: datetime,
+    end: datetime,
+    zone: ZoneInfo,
+    step: int,
+    dialect: Dialect,
+) -> tuple[Window, ...]:
+    """A MIN series over [start, end), in parts of at most the dialect's hours."""
+    if start >= end:
+        return ()
+    limit = dialect.max_min_hours * HOUR
+    parts: list[Window] = []
+    while True:
+        label = name if not parts else f"{name}{PART}{len(parts) + 1}"
+        part = _trailing(label, start, end, zone, step, dialect)
+        first = part.first_bucket or start
+        if end - first <= limit:
+            return (*parts, part)
+        cut = _cut(first, first + limit, part.step, zone)
+        if cut <= start:  # no safe cut: ask for it whole, the server may refuse
+            return (*parts, part)
+        parts.append(_trailing(label, start, cut, zone, step, dialect))
+        start = cut
+
+
+def _cut(first: datetime, latest: datetime, step: int, zone: ZoneInfo) -> datetime:
+    """The latest bucket edge by `latest` that parts a series exactly.
+
+    Its wall time and the minute's before must each name one instant.
+    """
+    group = step * MINUTE
+    cut = first + ((latest - first) // group) * group
+    while cut > first and not (_exact(cut, zone) and _exact(cut - MINUTE, zone)):
+        cut -= group
+    return cut
+
+
+def _exact(instant: datetime, zone: ZoneInfo) -> bool:
+    return _instant(_wall(instant, zone), zone) == instant
+
+
+def _order(dialect: Dialect) -> dict[str, object]:
+    return {"sort_direction": "ASC"} if dialect.sorting else {}
+
+
+def _name_last(query: dict[str, object], end: datetime, zone: ZoneInfo) -> None:
+    """Name the window's last minute as `until`, unless its wall time repeats."""
+    last = end - MINUTE
+    if _exact(last, zone):
+        query["until_datetime"] = _wall(last, zone)
 
 
 def _trailing(
-    name: str, start: datetime, end: datetime, zone: ZoneInfo, step: int
+    name: str,
+    start: datetime,
+    end: datetime,
+    zone: ZoneInfo,
+    step: int,
+    dialect: Dialect = DOCUMENTED,
 ) -> Window:
     since = _wall(start, zone)
     first = _instant(since, zone)  # earlier than `start` when its wall time repeats
     # The surplus before `start` must fill whole buckets, so they can be dropped.
-    group = math.gcd(step, int((start - first) / MINUTE))
+    group = math.gcd(step, int((start - first) / MINUTE)) if dialect.grouping else 1
     query: dict[str, object] = {
         "request_id": name,
         "bucket": "MIN",
         "since_datetime": since,
         "group_multiplier": group,
-        "sort_direction": "ASC",
+        **_order(dialect),
         "units": "GALLONS",
     }
-    last = end - MINUTE
-    if _instant(_wall(last, zone), zone) == last:
-        query["until_datetime"] = _wall(last, zone)
+    if not dialect.grouping:
+        del query["group_multiplier"]  # the server ignores it: one bucket a minute
+    _name_last(query, end, zone)
     return Window(name, start, end, query, zone.key, first, group)
 
 

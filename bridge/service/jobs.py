@@ -19,9 +19,10 @@ from bridge.errors import (
 from bridge.flume.budget import RequestBudget
 from bridge.flume.client import FlumeClient, served
 from bridge.flume.planner import Plan, plan
-from bridge.flume.windows import Window, buckets, queries, usage_windows, value
+from bridge.flume.reading import read as reading_of
+from bridge.flume.windows import Window, queries, usage_windows
 from bridge.meter import Meter, Span
-from bridge.models import Device, Diagnostics, Message, Point, Usage
+from bridge.models import Answer, Device, Diagnostics, Message, Point, Usage
 from bridge.service.board import Board
 
 log = logging.getLogger(__name__)
@@ -29,7 +30,6 @@ log = logging.getLogger(__name__)
 # A usage answer that moves Flume's clock by more than this was asked for the
 # wrong windows.
 CLOCK_JUMP = timedelta(minutes=1)
-SERIES = ("minutes", "backfill")  # the windows the meter counts minute by minute
 MINUTE = timedelta(minutes=1)
 FALLBACK_TZ = "UTC"
 
@@ -238,44 +238,55 @@ def zone_of(device: Device) -> str:
 def poll(client: FlumeClient, meter: Meter, device: Device, now: datetime) -> Usage:
     """Query a sensor's windows (one request), count settled minutes, return usage.
 
+    A window that cannot be read costs only its own field (null) and its minutes.
+
     Raises:
-        FlumeError: the query failed or its answer is unusable; nothing is counted.
+        FlumeError: the query failed or its whole answer is unusable; nothing is
+            counted.
     """
     reading = meter.reading(device.id) or meter.begin(device.id, now)
-    windows = usage_windows(now, zone_of(device), counted_through=reading.through)
-    values, spans = read(windows, client.query(device.id, queries(windows)))
+    windows, answer = ask(client, device, now, reading.through)
+    found = reading_of(windows, answer, client.habits.dialect)
+    client.habits.learn(**found.lessons)
+    client.watch.note(device.id, list(dict.fromkeys(w.field for w in windows)), found)
     end = windows[0].end
     horizon = meter.horizon(end)
-    reading = meter.count(device.id, spans, horizon)
+    reading = meter.count(device.id, found.spans, horizon)
     return Usage(
         updated_at=end,
-        windows=values,
-        flow_gpm=flow(spans, horizon),
+        windows=found.values,
+        flow_gpm=flow(found.spans, horizon),
         total_gallons=reading.gallons,
         total_since=reading.since,
         total_through=reading.through,
     )
 
 
+def ask(
+    client: FlumeClient, device: Device, now: datetime, through: datetime
+) -> tuple[tuple[Window, ...], Answer]:
+    """The windows at `now` and Flume's answer.
+
+    Asked again only when a refusal taught a limit (the windows are cut anew), so
+    the same request is never sent twice.
+    """
+    zone = zone_of(device)
+    while True:
+        dialect = client.habits.dialect
+        windows = usage_windows(now, zone, counted_through=through, dialect=dialect)
+        try:
+            return windows, client.query(device.id, queries(windows))
+        except FlumeProtocolError:
+            if client.habits.dialect == dialect:
+                raise
+
+
 def read(
     windows: Sequence[Window], answer: Mapping[str, list[Point]]
 ) -> tuple[dict[str, float], list[Span]]:
-    """The summed windows in gallons, and the counted series as spans.
-
-    Raises:
-        FlumeProtocolError: a window is missing from the answer or malformed.
-    """
-    values: dict[str, float] = {}
-    spans: list[Span] = []
-    for window in windows:
-        points = answer.get(window.request_id)
-        if points is None:
-            raise FlumeProtocolError(f"query {window.request_id}: missing in answer")
-        if window.request_id in SERIES:
-            spans += [(start, window.step, g) for start, g in buckets(window, points)]
-        else:
-            values[window.request_id] = value(window, points)
-    return values, spans
+    """The readable windows in gallons, and the counted series as spans."""
+    found = reading_of(windows, answer)
+    return found.values, found.spans
 
 
 def flow(spans: Sequence[Span], horizon: datetime) -> float | None:

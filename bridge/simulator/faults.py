@@ -11,9 +11,10 @@ from datetime import datetime, timedelta
 from typing import Literal, TypeVar, cast
 
 BODY_KINDS = ("malformed", "truncated", "empty", "html", "wrong_shape")
+SERIES_KINDS = ("malformed", "wrong_shape")  # what `body` can do to one request_id
 REVOKE_SCOPES = ("access", "all")
 MAX_DELAY = 120.0
-_SCOPE_KEYS = ("route", "method", "count", "seconds")
+_SCOPE_KEYS = ("route", "method", "count", "seconds", "request_id")
 _EFFECT_KEYS = ("status", "delay", "body", "drop", "retry_after", "omit")
 
 
@@ -36,6 +37,8 @@ class FaultRule:
     drop: bool = False
     retry_after: int | None = None
     omit: tuple[str, ...] = ()
+    # Only this series of a query answer: `body` and `omit` reshape it, not the whole.
+    request_id: str | None = None
 
     def matches(self, method: str, path: str) -> bool:
         """Return whether the rule applies to a request."""
@@ -47,6 +50,8 @@ class FaultRule:
         document = dataclasses.asdict(self)
         document["until"] = None if self.until is None else _iso(self.until)
         document["omit"] = list(self.omit)
+        if self.request_id is None:
+            del document["request_id"]  # listed only on rules that target one series
         return document
 
 
@@ -137,6 +142,11 @@ def parse_rule(document: dict[str, object], rule_id: int, now: datetime) -> Faul
         raise FaultError(f"a fault needs at least one of: {', '.join(_EFFECT_KEYS)}")
     count, until = _lifetime(document, now)
     method = _optional(document, "method", lambda v: _text("method", v).upper())
+    request_id = _optional(document, "request_id", lambda v: _text("request_id", v))
+    if request_id is not None and document.get("body", "malformed") not in SERIES_KINDS:
+        raise FaultError(
+            f"with request_id, body must be one of {', '.join(SERIES_KINDS)}"
+        )
     return FaultRule(
         id=rule_id,
         route=_text("route", document.get("route", "*")),
@@ -151,6 +161,7 @@ def parse_rule(document: dict[str, object], rule_id: int, now: datetime) -> Faul
             document, "retry_after", lambda v: _int_in("retry_after", v, 0, 86400)
         ),
         omit=_keys(document.get("omit", [])),
+        request_id=request_id,
     )
 
 

@@ -28,6 +28,8 @@ def apply(rule: FaultRule, run: Callable[[], Reply]) -> Reply:
     if rule.drop:
         return Reply(0, delivery=Delivery.DROP)
     reply = injected_error(rule.status) if rule.status is not None else run()
+    if rule.request_id is not None:
+        return _series_fault(reply, rule, rule.request_id)
     if rule.omit:
         reply = _omit(reply, rule.omit)
     if rule.body is not None:
@@ -41,6 +43,42 @@ def apply(rule: FaultRule, run: Callable[[], Reply]) -> Reply:
 def injected_error(status: int) -> Reply:
     """Return the envelope of an injected error status."""
     return failure(ApiError(status, _ERROR_MESSAGES.get(status, http_message(status))))
+
+
+def _series_fault(reply: Reply, rule: FaultRule, request_id: str) -> Reply:
+    """Damage one series of a query answer; the rest of the answer stays genuine."""
+    document, items = reply.document, _data_items(reply.document)
+    found = items[0] if items and isinstance(items[0], dict) else None
+    if not isinstance(document, dict) or found is None or request_id not in found:
+        return reply  # not a query answer holding that series: nothing to damage
+    series = found[request_id]
+    points = series if isinstance(series, list) else []
+    if rule.omit:
+        points = [
+            {k: v for k, v in p.items() if k not in rule.omit}
+            if isinstance(p, dict)
+            else p
+            for p in points
+        ]
+    damaged = _SERIES_SHAPERS[rule.body](points) if rule.body else points
+    reshaped = {**document, "data": [{**found, request_id: damaged}, *items[1:]]}
+    return dataclasses.replace(reply, body=encode(reshaped), document=reshaped)
+
+
+def _damaged_values(points: list[object]) -> object:
+    # Numbers written as text with a decimal comma: valid JSON, not a volume.
+    return [
+        {**p, "value": f"{p.get('value')}".replace(".", ",")}
+        if isinstance(p, dict)
+        else p
+        for p in points
+    ] or [{"value": "n/a"}]
+
+
+_SERIES_SHAPERS: dict[str, Callable[[list[object]], object]] = {
+    "malformed": _damaged_values,
+    "wrong_shape": lambda _points: {"unexpected": True},
+}
 
 
 def _data_items(document: object) -> list[object]:

@@ -13,8 +13,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bridge.flume.buckets import buckets, value
 from bridge.flume.client import FlumeClient
-from bridge.flume.windows import Window, buckets, queries, usage_windows, value
+from bridge.flume.windows import Window, queries, usage_windows
 from bridge.models import Point
 from bridge.simulator.server import Simulator
 from tests.support.clock import utc

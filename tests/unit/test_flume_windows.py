@@ -12,13 +12,12 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from bridge.errors import FlumeProtocolError
+from bridge.flume.buckets import buckets, value
 from bridge.flume.windows import (
     BACKFILL_HOURS,
     Window,
-    buckets,
     queries,
     usage_windows,
-    value,
 )
 from bridge.models import Point
 from tests.support.clock import utc
@@ -151,12 +150,23 @@ def test_a_series_keeps_its_minutes_and_drops_the_one_in_progress() -> None:
     ]
 
 
-def test_a_bucket_out_of_place_is_a_protocol_error() -> None:
-    """A label that does not match its position means the series cannot be trusted."""
+def test_a_bucket_is_placed_by_its_label_not_its_position() -> None:
+    """A lone bucket labelled 11:29 is the minute 11:29, whatever its position."""
     window = by_id(utc(2026, 3, 10, 18, 30, 15), minutes=2)["minutes"]
     points = [Point("2026-03-10 11:29:00", 1.0)]
-    with pytest.raises(FlumeProtocolError, match="bucket 0 is labelled"):
-        buckets(window, points)
+    assert buckets(window, points) == [(utc(2026, 3, 10, 18, 29, 0), 1.0)]
+
+
+def test_a_bucket_that_cannot_be_placed_is_a_protocol_error() -> None:
+    """A label that is no time, or runs backwards, means the series cannot be read."""
+    window = by_id(utc(2026, 3, 10, 18, 30, 15), minutes=2)["minutes"]
+    for labels in (
+        ["2026-03-10 11:28:00", "yesterday"],
+        ["2026-03-10 11:29:00", "2026-03-10 11:28:00", "2026-03-10 11:29:00"],
+    ):
+        points = [Point(label, 1.0) for label in labels]
+        with pytest.raises(FlumeProtocolError, match="cannot be placed"):
+            buckets(window, points)
 
 
 def test_only_series_have_buckets() -> None:
@@ -231,9 +241,15 @@ def test_every_query_names_exactly_its_window(moment: tuple[datetime, str]) -> N
     """
     now, tz = moment
     end = now.replace(second=0, microsecond=0)
-    for window in usage_windows(now, tz):
+    windows = usage_windows(now, tz)
+    for stem in {window.field for window in windows}:
+        parts = [window for window in windows if window.field == stem]
+        assert parts[-1].end == end  # a series in parts tiles its span (issue 13)
+        assert all(a.end == b.start for a, b in itertools.pairwise(parts))
+    for window in windows:
         query = window.query
-        assert window.end == end
+        if query["bucket"] == "MIN":  # at most 24 hours per MIN series (§5.3)
+            assert window.end - (window.first_bucket or window.start) <= 24 * HOUR
         assert window.start <= end
         assert len(window.query) == len(set(window.query))
         if window.first_bucket is None:  # calendar: one SUM from a local midnight
@@ -249,7 +265,7 @@ def test_every_query_names_exactly_its_window(moment: tuple[datetime, str]) -> N
         assert (window.end - window.first_bucket) % step == timedelta(0)
         assert window.start - window.first_bucket <= 2 * HOUR
         if "until_datetime" in query:
-            assert fold0(query["until_datetime"], tz) == end - MINUTE
+            assert fold0(query["until_datetime"], tz) == window.end - MINUTE
 
 
 def behind(now: datetime, minutes: int) -> datetime:
@@ -279,75 +295,96 @@ def test_the_minutes_series_reaches_back_to_the_counted_minute(
     assert "backfill" not in windows
 
 
-@pytest.mark.parametrize(("back", "hours"), [(1441, 1), (1500, 1), (1501, 2)])
-def test_a_meter_a_day_behind_gets_whole_hours_up_to_the_series(
-    back: int, hours: int
+@pytest.mark.parametrize(
+    ("back", "head", "hours"),
+    [(1441, 31, 0), (1500, 30, 1), (1501, 31, 1), (1531, 1, 2)],
+)
+def test_a_meter_a_day_behind_gets_minutes_to_the_hour_then_whole_hours(
+    back: int, head: int, hours: int
 ) -> None:
-    """Beyond 1440 minutes, `backfill` covers whole hours from the counted minute.
+    """Beyond 1440 minutes, minutes to the next local hour, then HR buckets.
 
-    Its last hour may overlap the 1440-minute series, so no minute falls between.
+    No MIN series is longer than 24 hours; the last hour may overlap the 1440-minute
+    series, so no minute falls between.
     """
     counted = behind(NOW, back)
     windows = by_id_counted(NOW, counted)
-    fill, series = windows["backfill"], windows["minutes"]
-    assert (fill.start, fill.end) == (counted, counted + hours * HOUR)
+    first, series = windows["backfill_minutes"], windows["minutes"]
+    assert (first.start, first.end) == (counted, counted + head * MINUTE)
+    assert (first.query["bucket"], first.step) == ("MIN", 1)
     assert series.end - series.start == 1440 * MINUTE
+    if not hours:
+        assert "backfill" not in windows
+        assert first.start < series.start <= first.end
+        return
+    fill = windows["backfill"]
+    assert (fill.start, fill.end) == (first.end, first.end + hours * HOUR)
     assert fill.start < series.start <= fill.end < series.start + HOUR
     assert fill.query["since_datetime"] == fill.start.astimezone(ZoneInfo(LA)).strftime(
         "%Y-%m-%d %H:%M:%S"
     )
-    assert (fill.query["bucket"], fill.query["group_multiplier"]) == ("MIN", 60)
+    assert (fill.query["bucket"], "group_multiplier" in fill.query) == ("HR", False)
     assert (fill.first_bucket, fill.step) == (fill.start, 60)
     assert list(windows)[-1] == "backfill"  # the other windows keep their places
 
 
 def test_a_long_outage_is_caught_up_31_days_per_batch() -> None:
-    """Sixty days behind, one batch back-fills 744 hours from the counted minute."""
+    """Sixty days behind, one batch back-fills 37 minutes, then 743 whole hours."""
     counted = behind(NOW, 60 * 1440 + 7)
-    fill = by_id_counted(NOW, counted)["backfill"]
-    assert fill.end - fill.start == BACKFILL_HOURS * HOUR == timedelta(days=31)
-    assert fill.start == counted
+    windows = by_id_counted(NOW, counted)
+    first, fill = windows["backfill_minutes"], windows["backfill"]
+    assert first.start == counted
+    assert fill.end - first.start <= BACKFILL_HOURS * HOUR == timedelta(days=31)
+    assert fill.end - fill.start == (BACKFILL_HOURS - 1) * HOUR
     wall = (fill.end - MINUTE).astimezone(ZoneInfo(LA)).strftime("%Y-%m-%d %H:%M:%S")
     assert fill.query["until_datetime"] == wall
-    points = [Point(None, 1.0)] * (BACKFILL_HOURS + 1)  # one more than asked for
-    assert len(buckets(fill, points)) == BACKFILL_HOURS
+    points = [Point(None, 1.0)] * BACKFILL_HOURS  # one more than asked for
+    assert len(buckets(fill, points)) == BACKFILL_HOURS - 1
 
 
 def test_counted_through_in_the_repeated_hour_drops_the_first_occurrence() -> None:
-    """Counted through the second 01:20 PST, backfill asks from the first 01:20.
+    """Counted through the second 01:20 PST, the minutes are asked from the first.
 
-    Flume reads the wall time as its first occurrence, an hour earlier: that hour is
-    one whole group, dropped by position, and the rest are placed by their labels.
+    Flume reads the wall time as its first occurrence, an hour earlier: those
+    buckets are placed by their labels and dropped; the hours start at 02:00 PST.
     """
     counted = utc(2026, 11, 1, 9, 20, 0)  # 01:20 PST, the second one
-    fill = by_id_counted(counted + 2 * timedelta(days=1), counted)["backfill"]
-    assert fill.query["since_datetime"] == "2026-11-01 01:20:00"
-    assert (fill.first_bucket, fill.step) == (counted - HOUR, 60)
-    labels = ["2026-11-01 01:20:00", "2026-11-01 01:20:00", "2026-11-01 02:20:00"]
-    points = [Point(label, float(k)) for k, label in enumerate(labels)]
-    assert buckets(fill, points) == [(counted, 1.0), (counted + HOUR, 2.0)]
+    windows = by_id_counted(counted + 2 * timedelta(days=1), counted)
+    first, fill = windows["backfill_minutes"], windows["backfill"]
+    assert first.query["since_datetime"] == "2026-11-01 01:20:00"
+    assert (first.first_bucket, first.step) == (counted - HOUR, 1)
+    pdt = [f"2026-11-01 01:{m:02}:00" for m in range(20, 60)]
+    pst = [f"2026-11-01 01:{m:02}:00" for m in range(60)]
+    points = [Point(label, float(k)) for k, label in enumerate(pdt + pst)]
+    found = buckets(first, points)
+    assert [start for start, _ in found] == [counted + k * MINUTE for k in range(40)]
+    assert found[0][1] == 60.0  # the PST 01:20, the 61st bucket
+    assert (fill.start, fill.query["since_datetime"]) == (
+        counted + 40 * MINUTE,
+        "2026-11-01 02:00:00",
+    )
 
 
 def test_counted_through_in_the_first_occurrence_needs_no_surplus() -> None:
-    """Counted through the first 01:20 (PDT), backfill starts right there."""
+    """Counted through the first 01:20 (PDT), the minutes start right there."""
     counted = utc(2026, 11, 1, 8, 20, 0)
-    fill = by_id_counted(counted + 2 * timedelta(days=1), counted)["backfill"]
-    assert (fill.first_bucket, fill.step) == (counted, 60)
+    windows = by_id_counted(counted + 2 * timedelta(days=1), counted)
+    first, fill = windows["backfill_minutes"], windows["backfill"]
+    assert (first.first_bucket, first.end) == (counted, counted + 40 * MINUTE)
+    # The hours start at the second 01:00, asked from the first: one surplus hour.
+    assert (fill.start, fill.first_bucket) == (first.end, first.end - HOUR)
 
 
-def test_a_half_hour_fall_back_backfills_in_half_hours() -> None:
-    """On Lord Howe, counted through the second 01:40, groups are 30 minutes long."""
+def test_a_half_hour_fall_back_backfills_from_the_next_hour() -> None:
+    """On Lord Howe, counted through the second 01:40, minutes run to 02:00."""
     counted = utc(2026, 4, 4, 15, 10, 0)  # 01:40 +10:30, the second one
     now = counted + timedelta(days=3)
-    fill = by_id_counted(now, counted, "Australia/Lord_Howe")["backfill"]
-    assert fill.query["since_datetime"] == "2026-04-05 01:40:00"
-    assert fill.query["group_multiplier"] == 30
-    assert fill.first_bucket == counted - timedelta(minutes=30)
-    count = (fill.end - fill.first_bucket) // (30 * MINUTE)
-    found = buckets(fill, [Point(None, 0.5)] * count)
-    assert [start for start, _ in found] == [
-        counted + k * 30 * MINUTE for k in range(count - 1)
-    ]
+    windows = by_id_counted(now, counted, "Australia/Lord_Howe")
+    first, fill = windows["backfill_minutes"], windows["backfill"]
+    assert first.query["since_datetime"] == "2026-04-05 01:40:00"
+    assert first.first_bucket == counted - timedelta(minutes=30)
+    assert (first.end, fill.start) == (counted + 20 * MINUTE, counted + 20 * MINUTE)
+    assert fill.query["since_datetime"] == "2026-04-05 02:00:00"
     assert fill.end - fill.start == 48 * HOUR
 
 
@@ -368,7 +405,7 @@ def test_counted_through_must_be_an_aware_whole_minute() -> None:
 def test_the_meter_windows_hold_every_minute_since_counted_through(
     moment: tuple[datetime, str], back: int, short: int
 ) -> None:
-    """`backfill` then `minutes` tile [counted_through, end) in whole buckets.
+    """`backfill_minutes`, `backfill` and `minutes` tile [counted_through, end).
 
     Unless the 31-day cap cuts the back-fill short, no minute lies between them.
     """
@@ -379,19 +416,28 @@ def test_the_meter_windows_hold_every_minute_since_counted_through(
     assert series.start == min(
         series.end - short * MINUTE, max(counted, series.end - 1440 * MINUTE)
     )
-    fill = windows.get("backfill")
-    if fill is None:
+    first, fill = windows.get("backfill_minutes"), windows.get("backfill")
+    if first is None and fill is None:
         assert counted >= series.end - 1440 * MINUTE
         return
-    step = fill.step * MINUTE
+    hour = counted  # where the hours start: counted_through, if on a local hour
+    if first is not None:
+        assert first.start == counted
+        assert first.end - first.start < HOUR
+        assert first.end - (first.first_bucket or first.start) <= 24 * HOUR
+        hour = first.end
+    assert hour.astimezone(ZoneInfo(tz)).minute == 0
+    if fill is None:
+        assert first is not None
+        assert series.start <= first.end
+        return
     assert fold0(fill.query["since_datetime"], tz) == fill.first_bucket
-    assert 60 % fill.step == 0
-    assert (fill.start - fill.first_bucket) % step == timedelta(0)
-    assert fill.start - fill.first_bucket <= HOUR  # a repeated hour at most
-    assert fill.start == counted
+    assert fill.query["bucket"] == "HR"
+    assert fill.start - fill.first_bucket in (timedelta(0), HOUR)  # a repeated hour
+    assert fill.start == hour
     assert (fill.end - fill.start) % HOUR == timedelta(0)
     if "until_datetime" in fill.query:
         assert fold0(fill.query["until_datetime"], tz) == fill.end - MINUTE
-    assert fill.end - fill.start <= BACKFILL_HOURS * HOUR
-    if fill.end - fill.start < BACKFILL_HOURS * HOUR:
+    assert fill.end - counted <= BACKFILL_HOURS * HOUR
+    if fill.end - counted <= (BACKFILL_HOURS - 1) * HOUR:
         assert fill.start < series.start <= fill.end < series.start + HOUR

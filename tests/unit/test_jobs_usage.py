@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bridge.errors import FlumeProtocolError
 from bridge.flume.windows import Window, usage_windows
 from bridge.models import Device, Location, Point
 from bridge.service.jobs import FALLBACK_TZ, MINUTE, flow, read, zone_of
@@ -59,22 +58,24 @@ def test_read_sums_the_windows_and_spans_the_minutes() -> None:
 
 
 def test_read_spans_the_backfill_by_the_hour() -> None:
-    """A meter days behind: the backfill window's hourly buckets are spans too."""
-    behind = END - timedelta(days=3)
+    """A meter days behind: minutes to the hour, then hourly buckets, are spans too."""
+    behind = END - timedelta(days=3)  # 11:30 PDT: 30 minutes to the next hour
     windows = usage_windows(NOW, TZ, counted_through=behind)
     _, spans = read(windows, answer(windows))
     hourly = [span for span in spans if span[1] == 60]
-    assert hourly[0][0] == behind
-    assert len([span for span in spans if span[1] == 1]) == 1440
+    assert hourly[0][0] == behind + 30 * MINUTE
+    assert len([span for span in spans if span[1] == 1]) == 1440 + 30
 
 
-def test_a_window_missing_from_the_answer_is_a_protocol_error() -> None:
-    """Flume leaving a query out is unusable: nothing is read."""
+def test_a_window_missing_from_the_answer_costs_only_its_field() -> None:
+    """Flume leaving a query out leaves that value out; the others are read."""
     windows = usage_windows(NOW, TZ)
     partial = answer(windows)
     del partial["this_week"]
-    with pytest.raises(FlumeProtocolError, match="this_week: missing in answer"):
-        read(windows, partial)
+    values, spans = read(windows, partial)
+    assert "this_week" not in values
+    assert values["today"] == 2.5
+    assert len(spans) == 15
 
 
 def test_flow_is_the_newest_settled_minute() -> None:

@@ -1,0 +1,118 @@
+"""Where Flume's buckets lie: each `datetime` label read as a UTC instant, DST-aware.
+
+A series bucket is labelled with the naive local wall time of its start (flume-api.md
+§4.1, §4.2). A label names one instant, except in the hour repeated at a fall-back
+(two instants) and the hour skipped at a spring-forward (none). Labels are read in
+time order: as they come in an ascending answer, reversed in a descending one. Each
+bucket then takes the earliest instant its label names after the bucket before it;
+the first takes the earliest at or after where the series was asked to start. So
+the two "01:30" of a fall-back night are the first and then the second occurrence,
+in either order of answer, grouped or one per minute. A label that names no instant,
+or none after its predecessor (out of order, or the same unambiguous label twice),
+stays unplaced. The order is the one expected if the labels can be placed so, else
+the other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+LABEL = "%Y-%m-%d %H:%M:%S"
+
+
+def wall(label: str) -> datetime | None:
+    """The naive wall time of a label, or None if it is not one."""
+    try:
+        return datetime.strptime(label, LABEL)  # noqa: DTZ007 (local wall time)
+    except (TypeError, ValueError):
+        return None
+
+
+def instants(label: str, zone: ZoneInfo) -> tuple[datetime, ...]:
+    """Every UTC instant a label names in `zone`: none, one, or two (a fall-back)."""
+    naive = wall(label)
+    if naive is None:
+        return ()
+    found = {naive.replace(tzinfo=zone, fold=fold).astimezone(UTC) for fold in (0, 1)}
+    # A wall time in a spring-forward gap maps to instants that read back otherwise.
+    real = [t for t in found if t.astimezone(zone).replace(tzinfo=None) == naive]
+    return tuple(sorted(real))
+
+
+def placed(
+    labels: Sequence[str | None], zone: ZoneInfo, first: datetime, *, expected: bool
+) -> tuple[list[datetime | None], bool]:
+    """Each labelled bucket's UTC start (None if unplaceable); newest first or not.
+
+    The order expected is tried first, then the other: a series read in the wrong
+    order runs backwards and cannot be placed (only a series whose labels are all
+    one, a single bucket or a fall-back hour's pair, fits both ways).
+    """
+    tried = []
+    for newest_first in (expected, not expected):
+        found = place(labels, zone, first, newest_first=newest_first)
+        if all(
+            start is not None
+            for start, label in zip(found, labels, strict=True)
+            if label
+        ):
+            return found, newest_first
+        tried.append(found)
+    return tried[0], expected
+
+
+def orders(labels: Sequence[str | None], zone: ZoneInfo, first: datetime) -> list[bool]:
+    """The orders (newest first or not) in which every label can be placed."""
+    return [
+        newest_first
+        for newest_first in (False, True)
+        if all(
+            start is not None
+            for start, label in zip(
+                place(labels, zone, first, newest_first=newest_first),
+                labels,
+                strict=True,
+            )
+            if label
+        )
+    ]
+
+
+def place(
+    labels: Sequence[str | None],
+    zone: ZoneInfo,
+    first: datetime,
+    *,
+    newest_first: bool,
+) -> list[datetime | None]:
+    """The UTC start of each labelled bucket (None where it cannot be placed).
+
+    Args:
+        labels: the buckets' `datetime` labels, in the answer's order.
+        zone: the zone the labels are wall times of.
+        first: where the series was asked to start (the fold-0 instant of `since`).
+        newest_first: whether the answer runs newest first (see `descending`).
+    """
+    order = range(len(labels) - 1, -1, -1) if newest_first else range(len(labels))
+    placed: list[datetime | None] = [None] * len(labels)
+    previous: datetime | None = None
+    for k in order:
+        label = labels[k]
+        options = instants(label, zone) if label else ()
+        chosen = _choose(options, previous, first)
+        placed[k] = chosen
+        previous = chosen or previous
+    return placed
+
+
+def _choose(
+    options: tuple[datetime, ...], previous: datetime | None, first: datetime
+) -> datetime | None:
+    if previous is None:
+        later = [t for t in options if t >= first]
+        # A bucket before `first` is still placed: the window drops it as surplus.
+        return later[0] if later else (options[-1] if options else None)
+    after = [t for t in options if t > previous]
+    return after[0] if after else None
