@@ -68,6 +68,7 @@ class Day:
     statuses: Counter[str] = field(default_factory=Counter)
     other: dict[str, int] = field(default_factory=dict)  # /_sim/stats other_client
     plan: Plan | None = None
+    remaining: int | None = None  # what the bridge last heard remains
     polls: dict[str, list[float]] = field(default_factory=dict)
 
     def drain(self, sim: Simulator) -> None:
@@ -137,6 +138,7 @@ def run_day(sim: Simulator, settings: Settings, hours: float) -> Day:
             service.step()
         day.drain(sim)
         day.plan = service.jobs.plan
+        day.remaining = parts.budget.remaining()
         service.close()
     day.polls = publisher.polls
     return day
@@ -167,10 +169,34 @@ def test_a_day_beside_another_client_spending_60_an_hour(
     print(  # noqa: T201  # the figures the README quotes
         f"\nshared day: requests {len(day.ours)} {dict(day.statuses)}, other client "
         f"{day.other}, busiest account hour {peak}, plan {day.plan}, longest gap "
-        f"between readings after the ramp {gap:.0f} s"
+        f"between readings after the ramp {gap:.0f} s, in the whole day "
+        f"{day.longest_gap(begin):.0f} s"
     )
     assert day.statuses["429"] == 0
     assert day.other["refused"] == 0
     assert peak <= FLUME_HOUR
     assert day.plan == expected
     assert gap <= expected.usage_interval + 60  # updated_at is a minute's start
+
+
+def test_without_headers_the_bridge_plans_on_its_own_budget_as_before(
+    sim_factory: SimFactory, broker_factory: BrokerFactory, tmp_path: Path
+) -> None:
+    """No X-RateLimit-* headers: the plan is the budget's, blind to the other client.
+
+    What the bridge did before it read the headers, and still does where Flume sends
+    none: the account runs over and Flume answers 429, which the bridge survives.
+    """
+    behaviour = Behaviour(other_client_per_hour=OTHER, rate_headers=False)
+    sim = sim_factory(SimClock(START, speed=0.0), behaviour=behaviour)
+    settings = broker_settings(
+        broker_factory(), flume_api_url=sim.url, state_dir=tmp_path / "state"
+    )
+    day = run_day(sim, settings, hours=3)
+    print(  # noqa: T201  # the failure the headers cure
+        f"\nno headers: requests {dict(day.statuses)}, other client {day.other}"
+    )
+    assert day.plan == plan(settings.flume_requests_per_hour, 1)
+    assert day.remaining is None
+    assert day.statuses["429"] > 0
+    assert day.polls  # and it kept publishing
