@@ -220,11 +220,14 @@ class RequestBudget:
         cap = self._share.cap(now)
         if cap is None:
             return 0.0
-        most = cap - room - (0 if essential else self.reserve)
+        keep = room + (0 if essential else self.reserve)
         mine = list(merge(self._sent, shared))
-        wait = _frees(mine, most, now) if most >= 0 else math.inf
-        # Flume said a slot frees then: one request may go, and brings the new count.
-        return min(wait, max(0.0, self._share.next_slot(now) - now))
+        wait = _frees(mine, cap - keep, now) if cap >= keep else math.inf
+        if cap < keep or (self._share.remaining(now) or 0) < keep:
+            # Flume says the hour is full, or none of ours leaving it makes room: at
+            # its Reset a slot frees, one request goes and brings the new count.
+            wait = min(wait, max(0.0, self._share.next_slot(now) - now))
+        return wait
 
     def _expire(self, now: float) -> None:
         for sent in (self._sent, self._calls, self._others):

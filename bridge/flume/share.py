@@ -20,12 +20,13 @@ planner: the configured budget, or less when what the others use (their busiest 
 of the last hour, or the expected one) leaves less, in steps of a tenth of the budget.
 It falls as soon as the others are expected to spend more, and rises only when they
 have spent less for an hour and it has not fallen for an hour, so the plan follows a
-steady neighbour without wavering. Without headers in the
-last hour both say nothing, and the bridge runs on its own budget alone.
+steady neighbour without wavering. Without headers in the last hour both say nothing,
+and the bridge runs on its own budget alone.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 from collections import deque
@@ -109,10 +110,7 @@ class AccountShare:
     def took(self, now: float) -> None:
         """A request of ours went: a slot that freed at the reset is spent by it."""
         if self._seen and (at := self._seen[-1].reset_at) is not None and at <= now:
-            last = self._seen[-1]
-            self._seen[-1] = _Seen(
-                last.at, last.limit, last.remaining, last.others, None
-            )
+            self._seen[-1] = dataclasses.replace(self._seen[-1], reset_at=None)
 
     def remaining(self, now: float) -> int | None:
         """What the last answer of the hour said remains; None without one."""
