@@ -112,8 +112,16 @@ def busiest_hour(times: list[float]) -> int:
     return peak
 
 
-def run_day(sim: Simulator, settings: Settings, hours: float) -> Day:
-    """The real Service on the simulator's clock for `hours`, moved job to job."""
+def run_day(
+    sim: Simulator,
+    settings: Settings,
+    hours: float,
+    change: tuple[float, dict[str, object]] | None = None,
+) -> Day:
+    """The real Service on the simulator's clock for `hours`, moved job to job.
+
+    `change`: after so many hours, POST these settings to /_sim/behaviour.
+    """
     clock = sim.clock
     seconds = seconds_of(clock)
     day = Day()
@@ -131,6 +139,10 @@ def run_day(sim: Simulator, settings: Settings, hours: float) -> Day:
         service.start()
         drain_at = begin + HOUR
         while timetable.next_due <= begin + hours * HOUR:
+            if change is not None and timetable.next_due >= begin + change[0] * HOUR:
+                url = f"{sim.url}/_sim/behaviour"
+                requests.post(url, json=change[1], timeout=TIMEOUT).raise_for_status()
+                change = None
             if timetable.next_due >= drain_at:
                 day.drain(sim)
                 drain_at += HOUR
@@ -200,3 +212,19 @@ def test_without_headers_the_bridge_plans_on_its_own_budget_as_before(
     assert day.remaining is None
     assert day.statuses["429"] > 0
     assert day.polls  # and it kept publishing
+
+
+def test_when_the_other_client_stops_the_plan_comes_back_once(
+    sim_factory: SimFactory, broker_factory: BrokerFactory, tmp_path: Path
+) -> None:
+    """The neighbour stops after 3 hours: within two, the whole budget is planned."""
+    behaviour = Behaviour(other_client_per_hour=OTHER)
+    sim = sim_factory(SimClock(START, speed=0.0), behaviour=behaviour)
+    settings = broker_settings(
+        broker_factory(), flume_api_url=sim.url, state_dir=tmp_path / "state"
+    )
+    day = run_day(sim, settings, hours=6, change=(3, {"other_client_per_hour": 0}))
+    assert day.statuses["429"] == 0
+    assert day.other["refused"] == 0
+    assert day.plan == plan(settings.flume_requests_per_hour, 1)
+    assert day.remaining is not None
