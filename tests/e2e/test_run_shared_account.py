@@ -16,7 +16,7 @@ import requests
 
 from bridge.simulator.account import SimConfig
 from tests.conftest import BrokerFactory
-from tests.support.bridge import BridgeProcess
+from tests.support.bridge import ROOT, BridgeProcess
 from tests.support.mqtt import Seen, subscriber
 
 OTHER = 7200  # requests an hour: two a second, so the first answers already tell
@@ -68,6 +68,7 @@ def env_for(sim: SimulateProcess, port: int, state_dir: Path) -> dict[str, str]:
     return {
         "PATH": "/usr/bin:/bin",
         "HOME": str(state_dir.parent),
+        "PYTHONPATH": str(ROOT),
         "FLUME_API_URL": sim.url,
         "FLUME_CLIENT_ID": sim.config.client_id,
         "FLUME_CLIENT_SECRET": sim.config.client_secret,
