@@ -193,6 +193,7 @@ class Diagnostics:
     requests_last_hour: int | None = None
     last_error: str | None = None
     last_success: Mapping[str, datetime | None] = field(default_factory=dict)
+    flume_remaining: int | None = None  # of the account's hour, as Flume last said
 
 
 @dataclass(frozen=True, slots=True)

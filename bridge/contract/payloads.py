@@ -102,5 +102,6 @@ class Payloads:
                 device_id: utc_text(moment)
                 for device_id, moment in diagnostics.last_success.items()
             },
+            "flume_remaining": diagnostics.flume_remaining,
         }
         return Message(self._topics.diagnostics, to_json(document), retain=True)

@@ -8,6 +8,9 @@ few requests. A later write stamps the slots used with their real times and drop
 unused; a clean stop gives the unused back. Every write first reads the others' slots
 under the record's lock and checks the hour with them: no rolling hour of all
 processes together holds more than the budget.
+
+When Flume's answers carry rate-limit headers, the account's hour bounds it too: the
+others' requests on the account leave less room (bridge.flume.share).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from heapq import merge
 
 from bridge.errors import FlumeRateLimitError
 from bridge.flume.record import LEASE, RequestRecord
+from bridge.flume.share import AccountShare, RateHeaders
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +82,7 @@ class RequestBudget:
         self._held: deque[float] = deque()  # slots of ours in the record, by lease end
         self._ahead = False  # the record stamps some of ours ahead of their time
         self._unrecorded = False  # the last write of the record failed
+        self._share = AccountShare(per_hour)
         if record is not None:
             self._look(record, now())
 
@@ -135,6 +140,23 @@ class RequestBudget:
                 )
             self._streak = 0
 
+    def observe(self, headers: RateHeaders) -> None:
+        """Take in what an answer's rate-limit headers say of the account's hour."""
+        with self._lock:
+            now = self._now()
+            self._expire(now)
+            self._share.observe(headers, len(self._sent) + len(self._others), now)
+
+    def remaining(self) -> int | None:
+        """What Flume last said remains of the account's hour (None: it did not say)."""
+        with self._lock:
+            return self._share.remaining(self._now())
+
+    def planned(self) -> int:
+        """Requests an hour to plan for: the budget, less what others use (share.py)."""
+        with self._lock:
+            return self._share.planned(self._now())
+
     def used(self) -> int:
         """Requests recorded in the last hour (by every process, with a record)."""
         with self._lock:
@@ -188,7 +210,24 @@ class RequestBudget:
         if not essential:
             cap = self.per_hour - self.reserve - room
             waits.append(_frees(list(merge(self._calls, shared)), cap, now))
+        waits.append(self._account_wait(now, shared, essential=essential, room=room))
         return max(0.0, *waits)
+
+    def _account_wait(
+        self, now: float, shared: Sequence[float], *, essential: bool, room: int
+    ) -> float:
+        """Seconds until the account's hour, as Flume told it, has room (lock held)."""
+        cap = self._share.cap(now)
+        if cap is None:
+            return 0.0
+        keep = room + (0 if essential else self.reserve)
+        mine = list(merge(self._sent, shared))
+        wait = _frees(mine, cap - keep, now) if cap >= keep else math.inf
+        if cap < keep or (self._share.remaining(now) or 0) < keep:
+            # Flume says the hour is full, or none of ours leaving it makes room: at
+            # its Reset a slot frees, one request goes and brings the new count.
+            wait = min(wait, max(0.0, self._share.next_slot(now) - now))
+        return wait
 
     def _expire(self, now: float) -> None:
         for sent in (self._sent, self._calls, self._others):
@@ -198,6 +237,7 @@ class RequestBudget:
             self._held.popleft()  # its lease ran out unused: never sent
 
     def _take(self, now: float, *, essential: bool) -> None:
+        self._share.took(now)
         if self._held:
             self._held.popleft()
         self._sent.append(now)

@@ -12,6 +12,9 @@ Error mapping (every failure leaves here as a bridge.errors type):
     a body cut short or undecodable          FlumeProtocolError(status=None)
     2xx: not JSON, HTML, empty, success      FlumeProtocolError(status)
          false, not an envelope
+
+Every answer's X-RateLimit-* headers, when it has them, go to the budget first
+(flume-api.md §5.1); headers that are not numbers are ignored.
 """
 
 from __future__ import annotations
@@ -31,13 +34,21 @@ from bridge.errors import (
     FlumeRateLimitError,
     FlumeUnavailableError,
 )
-from bridge.flume.clock import ServerClock
+from bridge.flume.clock import ServerClock, parse_http_date
 from bridge.flume.schema import Envelope, parse
+from bridge.flume.share import RateHeaders
 
 log = logging.getLogger(__name__)
 
 TOKEN_PATH = "/oauth/token"  # noqa: S105 (a route, not a secret)
 _BODY_HINT = 120  # characters of an error's `message`/`detailed` kept in exceptions
+_COUNT_MAX = 10**9  # a Limit or Remaining past this is not a count
+# A Reset this small is seconds from now (as some APIs send it), larger ones are epoch
+# seconds (PyFlumeNG's reading, flume-api.md §5.1); a slot of a rolling hour frees
+# within the hour, so a Reset further off than that, or long past, is garbage.
+_RESET_AS_DELTA = 10**8
+_RESET_MAX = 3600.0 + 60.0
+_RESET_PAST = -60.0
 
 
 class Budget(Protocol):
@@ -51,6 +62,9 @@ class Budget(Protocol):
 
     def success(self) -> None:
         """Note an answered request (resets the 429 backoff)."""
+
+    def observe(self, headers: RateHeaders) -> None:
+        """Take in what an answer's rate-limit headers say of the account's hour."""
 
     def release(self) -> None:
         """Give back what was taken ahead and not used (on close)."""
@@ -67,6 +81,44 @@ def retry_after(response: requests.Response) -> float | None:
     except ValueError:
         return None  # absent, or an HTTP date: the budget backs off on its own
     return seconds if seconds >= 0 else None
+
+
+def _count(text: str | None) -> int | None:
+    try:
+        number = int((text or "").strip())
+    except ValueError:
+        return None
+    return number if 0 <= number <= _COUNT_MAX else None
+
+
+def _reset_in(text: str | None, answered: float) -> float | None:
+    """Seconds from the answer until Flume frees a slot, if `text` says it plainly."""
+    try:
+        reset = float((text or "").strip())
+    except ValueError:
+        return None
+    seconds = reset if reset < _RESET_AS_DELTA else reset - answered
+    # float("nan") compares false both ways: it is refused here too.
+    return max(0.0, seconds) if _RESET_PAST <= seconds <= _RESET_MAX else None
+
+
+def rate_headers(response: requests.Response, now: float) -> RateHeaders:
+    """The X-RateLimit-* headers of an answer; Reset counted from its `Date`.
+
+    Flume's Reset is on Flume's clock: the answer's own `Date` says when it was
+    answered, and `now` (Flume's time as last learnt, else the host's) stands in
+    for an answer without one.
+    """
+    headers = response.headers
+    answered = parse_http_date(headers.get("Date")) or now
+    found = RateHeaders(
+        limit=_count(headers.get("X-RateLimit-Limit")),
+        remaining=_count(headers.get("X-RateLimit-Remaining")),
+        reset_in=_reset_in(headers.get("X-RateLimit-Reset"), answered),
+    )
+    if found.limit == 0:
+        return RateHeaders(remaining=found.remaining, reset_in=found.reset_in)
+    return found
 
 
 def _hint(response: requests.Response) -> str:
@@ -184,8 +236,12 @@ class FlumeHttp:
         what = f"{method} {route}"
         self._budget.acquire(essential=route == TOKEN_PATH)
         response = self._send(method, path, what, token, params, body)
+        headers = rate_headers(response, self._flume_now())
+        self._budget.observe(headers)
         if response.status_code == 429:
             wait = retry_after(response)
+            if wait is None and headers.remaining == 0:
+                wait = headers.reset_in  # nothing remains until Flume frees a slot
             self._budget.pause(wait)
             raise FlumeRateLimitError(
                 f"{what}: HTTP 429 (rate limited)", retry_after=wait
@@ -195,6 +251,11 @@ class FlumeHttp:
         envelope = _envelope(what, response)
         self._budget.success()
         return envelope
+
+    def _flume_now(self) -> float:
+        if self._server_clock is None:
+            return time.time()
+        return self._server_clock.now().timestamp()
 
     def _send(
         self,

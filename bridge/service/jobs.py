@@ -106,11 +106,17 @@ class Jobs:
             self._publish(message)
         if first or gone:
             log.info("serving %s", _describe(self.board))
-        sensors = len(self.board.sensors())
-        fresh = plan(self._parts.settings.flume_requests_per_hour, max(1, sensors))
-        self.plan = self.plan if fresh == self.plan else fresh
+        self.replan()
         for device in selected:
             self.publish_state(device.id)
+
+    def replan(self) -> None:
+        """Derive the plan for the sensors served and the budget others leave us."""
+        if not self.board.listed:
+            return
+        sensors = max(1, len(self.board.sensors()))
+        fresh = plan(self._parts.budget.planned(), sensors)
+        self.plan = self.plan if fresh == self.plan else fresh
 
     def usage(self, device_id: str) -> None:
         """Poll one sensor's usage (one request) and publish its state."""
@@ -188,6 +194,7 @@ class Jobs:
             requests_last_hour=self._parts.budget.used(),
             last_error=self.last_error,
             last_success=self.board.last_success(),
+            flume_remaining=self._parts.budget.remaining(),
         )
         self._publish(self._payloads.diagnostics(diagnostics))
 

@@ -165,6 +165,9 @@ class Service:
         finally:
             self._busy = False
         self.jobs.publish_diagnostics()
+        # What Flume's last answers said of the account's hour may change the plan.
+        self.jobs.replan()
+        self._replan()
         self._tick()
 
     def _failed(

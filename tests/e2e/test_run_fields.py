@@ -157,7 +157,7 @@ def test_every_topic_appears(
     document = [s for s in diagnostics if s.topic == "flume/diagnostics"][-1].json()
     assert set(document) == {
         "version", "started_at", "request_plan", "requests_last_hour", "last_error",
-        "last_success",
+        "last_success", "flume_remaining",
     }  # fmt: skip
     assert document["request_plan"]["usage_interval"] == 60
     assert 1 <= document["requests_last_hour"] <= 10

@@ -13,6 +13,7 @@ from pydantic import SecretStr
 
 from bridge.errors import FlumeRateLimitError
 from bridge.flume.http import FlumeHttp
+from bridge.flume.share import RateHeaders
 from bridge.flume.tokens import Credentials, TokenManager, TokenStore
 from bridge.simulator.server import Simulator
 
@@ -33,6 +34,7 @@ class RecordingBudget:
     successes: int = 0
     pauses: list[float | None] = field(default_factory=list)
     refuse: bool = False
+    headers: list[RateHeaders] = field(default_factory=list)
 
     def acquire(self, *, essential: bool = False) -> None:
         """Count a request, or refuse while `refuse` is set."""
@@ -51,6 +53,10 @@ class RecordingBudget:
 
     def release(self) -> None:
         """Nothing is taken ahead here."""
+
+    def observe(self, headers: RateHeaders) -> None:
+        """Remember what an answer's rate-limit headers said."""
+        self.headers.append(headers)
 
 
 def sim_stats(sim: Simulator) -> dict[str, Any]:

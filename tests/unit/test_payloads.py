@@ -92,6 +92,7 @@ def test_diagnostics_carry_plan_requests_errors_and_successes() -> None:
         "requests_last_hour": 12,
         "last_error": None,
         "last_success": {"42": "2026-11-28T12:34:05Z", "43": None},
+        "flume_remaining": None,
     }
 
 
