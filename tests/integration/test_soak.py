@@ -10,7 +10,7 @@ import threading
 import time
 from collections import Counter
 from contextlib import closing
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -246,7 +246,9 @@ def test_a_week_of_faults_and_broker_restarts_loses_and_leaks_nothing(
     caplog.set_level(logging.ERROR)
     started = time.monotonic()
     config = SimConfig(sensors=2, timezones=ZONES, leak=True, token_ttl=2 * 86400)
-    sim = sim_factory(SimClock(START, speed=0.0), **asdict(config))
+    # Its fields as they are: asdict would turn the nested Behaviour into a dict.
+    given = {f.name: getattr(config, f.name) for f in fields(config)}
+    sim = sim_factory(SimClock(START, speed=0.0), **given)
     broker = broker_factory()
     before = Resources.now()
     outcome = run_week(sim, broker, tmp_path / "state")
