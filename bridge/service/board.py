@@ -61,6 +61,15 @@ class Board:
         entry = self._entries.get(device_id)
         return entry.device if entry else None
 
+    def held(self, device_id: str) -> bool:
+        """Whether a sensor's state waits for its first usage answer (or count)."""
+        entry = self._entries[device_id]
+        return entry.device.is_sensor and entry.usage is None
+
+    def set_count(self, device_id: str, usage: Usage) -> None:
+        """Record the meter's count as usage without an answer (still not online)."""
+        self._entries[device_id].usage = usage
+
     def set_usage(self, device_id: str, usage: Usage, at: datetime) -> None:
         """Record an answered usage query (at `at`, our clock)."""
         entry = self._entries[device_id]

@@ -17,12 +17,13 @@ from bridge.errors import (
     FlumeRateLimitError,
 )
 from bridge.flume.budget import RequestBudget
-from bridge.flume.client import FlumeClient, served
+from bridge.flume.client import FlumeClient, select_devices, served
 from bridge.flume.planner import Plan, plan
 from bridge.flume.windows import Window, buckets, queries, usage_windows, value
-from bridge.meter import Meter, Span
+from bridge.meter import Meter, Reading, Span
 from bridge.models import Device, Diagnostics, Message, Point, Usage
 from bridge.service.board import Board
+from bridge.service.streaks import Streaks
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +72,7 @@ class Jobs:
         self.failures = 0  # failed jobs since the last success
         self._sent: dict[str, bytes] = {}  # retained topic -> the payload sent last
         self._availability: dict[str, bool] = {}
+        self._streaks = Streaks(log)
 
     def failed(self, label: str, error: BridgeError) -> None:
         """Note a job that failed (it is retried on the schedule)."""
@@ -98,8 +100,7 @@ class Jobs:
         """
         self._room(2)  # devices, then locations
         first = not self.board.listed
-        wanted = self._parts.settings.flume_device_ids
-        selected = served(self._client.devices(), wanted, strict=first)
+        selected = self._served(self._client.devices(), strict=first)
         gone = self.board.replace_devices(selected)
         discovery = self._parts.contract.discovery
         for message in discovery.removals(gone) + discovery.configs(selected):
@@ -113,20 +114,45 @@ class Jobs:
             self.publish_state(device.id)
 
     def usage(self, device_id: str) -> None:
-        """Poll one sensor's usage (one request) and publish its state."""
+        """Poll one sensor's usage (one request) and publish its state.
+
+        A sensor's first state after a start waits for this answer: the previous
+        run's retained state holds every reading, and a state without them would
+        blank them for every subscriber. When the first poll fails, a sensor the
+        meter did not know before goes out with the meter's total (no retained
+        readings to blank); one it knew stays as the broker retains it.
+        """
         device = self.board.device(device_id)
         if device is None:
             return  # it left the account since the job was planned
-        now = self._parts.now()
-        reading = poll(self._client, self._parts.meter, device, now)
+        known = self._parts.meter.reading(device_id) is not None
+        try:
+            reading = self._poll(device)
+        except BridgeError:
+            if not known and self.board.held(device_id):
+                self._release(device_id)
+            raise
+        self.board.set_usage(device_id, reading, self._parts.now())
+        self.publish_state(device_id)
+
+    def _poll(self, device: Device) -> Usage:
+        now, meter = self._parts.now(), self._parts.meter
+        reading = poll(self._client, meter, device, now, self._streaks)
         if abs(self._parts.now() - now) > CLOCK_JUMP:
             # Flume's clock was learnt anew from this very answer (the first after
             # a jump, or a host clock set at last): ask again for the right windows.
             moved = self._parts.now() - now
-            log.info("Flume's time moved by %s; polling %s again", moved, device_id)
-            reading = poll(self._client, self._parts.meter, device, self._parts.now())
-        self.board.set_usage(device_id, reading, self._parts.now())
-        self.publish_state(device_id)
+            log.info("Flume's time moved by %s; polling %s again", moved, device.id)
+            now = self._parts.now()
+            reading = poll(self._client, meter, device, now, self._streaks)
+        return reading
+
+    def _release(self, device_id: str) -> None:
+        """Publish a sensor's first state with the meter's count, the rest unknown."""
+        count = self._parts.meter.reading(device_id)
+        if count is not None:
+            self.board.set_count(device_id, counted(count, self._parts.now()))
+            self.publish_state(device_id)
 
     def leaks(self, device_id: str) -> None:
         """Ask whether Flume sees a leak at one sensor (one request)."""
@@ -150,9 +176,12 @@ class Jobs:
             self.publish_state(device.id)
 
     def publish_state(self, device_id: str) -> None:
-        """Publish a device's state and, for a sensor, its availability."""
+        """Publish a device's state and, for a sensor, its availability.
+
+        A sensor's state is held back until its first usage poll has answered.
+        """
         now = self._parts.now()
-        state = self.board.state(device_id, now)
+        state = None if self.board.held(device_id) else self.board.state(device_id, now)
         if state is not None:
             self._publish(self._payloads.state(state))
         self.publish_availability(device_id, now)
@@ -199,6 +228,22 @@ class Jobs:
             self._sent[message.topic] = message.payload
         self._send(message)
 
+    def _served(self, devices: list[Device], *, strict: bool) -> list[Device]:
+        """The devices FLUME_DEVICE_IDS selects; a chosen one gone is news once."""
+        wanted = self._parts.settings.flume_device_ids
+        if strict:
+            return served(devices, wanted)
+        chosen, unknown = select_devices(devices, wanted)
+        for device_id in wanted:
+            key = f"gone {device_id}"
+            if device_id in unknown:
+                self._streaks.warn(
+                    key, "device %s is no longer in the account", device_id
+                )
+            else:
+                self._streaks.clear(key, "device %s is in the account again", device_id)
+        return chosen
+
     def _room(self, requests: int) -> None:
         budget = self._parts.budget
         if requests > budget.per_hour - budget.reserve:
@@ -227,22 +272,37 @@ def _describe(board: Board) -> str:
     )
 
 
-def zone_of(device: Device) -> str:
-    """The device's location time zone; UTC (with a warning) when Flume gives none."""
+def zone_of(device: Device, streaks: Streaks | None = None) -> str:
+    """The device's location time zone; UTC (with a warning) when Flume gives none.
+
+    With `streaks`, the warning is logged once per streak of polls without one.
+    """
+    key = f"no location {device.id}"
     if device.location is not None:
+        if streaks is not None:
+            streaks.clear(key, "device %s has a location again", device.id)
         return device.location.tz
-    log.warning("device %s has no location: its windows use UTC", device.id)
+    (streaks or Streaks(log)).warn(
+        key, "device %s has no location: its windows use UTC", device.id
+    )
     return FALLBACK_TZ
 
 
-def poll(client: FlumeClient, meter: Meter, device: Device, now: datetime) -> Usage:
+def poll(
+    client: FlumeClient,
+    meter: Meter,
+    device: Device,
+    now: datetime,
+    streaks: Streaks | None = None,
+) -> Usage:
     """Query a sensor's windows (one request), count settled minutes, return usage.
 
     Raises:
         FlumeError: the query failed or its answer is unusable; nothing is counted.
     """
     reading = meter.reading(device.id) or meter.begin(device.id, now)
-    windows = usage_windows(now, zone_of(device), counted_through=reading.through)
+    zone = zone_of(device, streaks)
+    windows = usage_windows(now, zone, counted_through=reading.through)
     values, spans = read(windows, client.query(device.id, queries(windows)))
     end = windows[0].end
     horizon = meter.horizon(end)
@@ -251,6 +311,18 @@ def poll(client: FlumeClient, meter: Meter, device: Device, now: datetime) -> Us
         updated_at=end,
         windows=values,
         flow_gpm=flow(spans, horizon),
+        total_gallons=reading.gallons,
+        total_since=reading.since,
+        total_through=reading.through,
+    )
+
+
+def counted(reading: Reading, now: datetime) -> Usage:
+    """The meter's count as usage, every window and the flow unknown."""
+    return Usage(
+        updated_at=now,
+        windows={},
+        flow_gpm=None,
         total_gallons=reading.gallons,
         total_since=reading.since,
         total_through=reading.through,
