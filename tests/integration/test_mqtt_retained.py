@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from bridge.config import Settings
 from bridge.errors import MqttAuthError, MqttError
+from bridge.meter import METER_FILE, PREVIOUS, Meter
 from bridge.mqtt.retained import retained
+from bridge.service.recovery import recover_from_broker
 from tests.conftest import BrokerFactory
 from tests.support.broker import Broker, free_port
 from tests.support.mqtt import broker_settings, subscriber
@@ -46,3 +50,24 @@ def test_a_refused_login_is_an_auth_error(broker_factory: BrokerFactory) -> None
     settings = broker_settings(locked, mqtt_username="bridge", mqtt_password="wrong")
     with pytest.raises(MqttAuthError):
         retained(settings, ["flume/+/state"], timeout=10)
+
+
+def test_a_lost_meter_is_restored_from_the_brokers_retained_state(
+    broker: Broker, tmp_path: Path
+) -> None:
+    """Both meter files garbage: the sensor's count comes back from its state."""
+    state = (
+        b'{"device_id": "77", "unit": "L", "total": 378.5411784,'
+        b' "total_since": "2026-11-28T12:00:00Z",'
+        b' "total_through": "2026-11-28T13:00:00Z"}'
+    )
+    with subscriber(broker, ("flume/#",)) as other:
+        other.send("flume/77/state", state, retain=True)
+    for name in (METER_FILE, PREVIOUS):
+        (tmp_path / name).write_bytes(b"garbage")
+    meter = Meter(tmp_path)
+    recover_from_broker(broker_settings(broker), meter)
+    reading = meter.reading("77")
+    assert reading is not None
+    assert reading.gallons == pytest.approx(100.0, abs=1e-9)
+    assert reading.through.isoformat() == "2026-11-28T13:00:00+00:00"

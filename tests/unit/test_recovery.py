@@ -146,3 +146,16 @@ def test_a_broker_that_cannot_be_read_leaves_the_count_afresh(
     assert [r.levelname for r in caplog.records] == ["ERROR"]
     assert "every count starts afresh" in caplog.text
     assert meter.reading(SENSOR) is None
+
+
+def test_a_broken_retained_state_is_one_warning_and_no_count(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Garbage retained on a sensor's state topic: a WARNING, no count."""
+    meter = lost(tmp_path)
+    caplog.clear()
+    found = {TOPICS.device(SENSOR, "state"): b'{"unit": "gal", "total": "many"}'}
+    with caplog.at_level(logging.WARNING):
+        recover(meter, TOPICS, 0.0, lambda _filters: found)
+    assert f"the retained state of {SENSOR} holds no usable total" in caplog.text
+    assert meter.reading(SENSOR) is None
