@@ -148,30 +148,33 @@ class Meter:
             return self._load_previous(error)
 
     def _load_previous(self, damage: Exception | None) -> dict[str, Reading]:
-        kept = "" if damage is None else self._set_aside()
+        if damage is None:
+            problem = f"{METER_FILE} is missing"
+        else:
+            problem = f"{METER_FILE} is unreadable ({damage}); {self._set_aside()}"
         try:
             readings = _read(self.previous)
         except FileNotFoundError:
-            if damage is not None:
-                self._report_lost(f"{damage}; no {PREVIOUS} to fall back on", kept)
+            if damage is not None:  # both missing: a first start, nothing lost
+                self._report_lost(f"{problem}; no {PREVIOUS} to fall back on")
             return {}
         except _DAMAGE as error:
-            self._report_lost(f"{damage}; {PREVIOUS} too: {error}", kept)
+            self._report_lost(f"{problem}; {PREVIOUS} is unreadable too ({error})")
             return {}
-        if damage is not None:
-            log.error(
-                "the meter file %s is unreadable (%s); %s and resumed from %s: the "
-                "minutes counted after it are read again from Flume",
-                self.path, damage, kept, PREVIOUS,
-            )  # fmt: skip
+        log.log(
+            logging.INFO if damage is None else logging.ERROR,
+            "the meter in %s: %s; resumed from %s, the minutes counted after it are "
+            "read again from Flume",
+            self.path.parent, problem, PREVIOUS,
+        )  # fmt: skip
         return readings
 
-    def _report_lost(self, why: str, kept: str) -> None:
+    def _report_lost(self, problem: str) -> None:
         self.lost = True
         log.error(
-            "the meter file %s is unreadable (%s); %s and counting afresh (or from "
-            "the bridge's retained states on the broker)",
-            self.path, why, kept,
+            "the meter in %s: %s; counting afresh (or from the bridge's retained "
+            "states on the broker)",
+            self.path.parent, problem,
         )  # fmt: skip
 
     def _set_aside(self) -> str:

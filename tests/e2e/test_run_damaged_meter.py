@@ -47,6 +47,7 @@ def serve(
         assert bridge.stop() == 0, log.read_text()
 
 
+@pytest.mark.timeout(180)  # about 15 s; its waits allow for a loaded machine
 @pytest.mark.parametrize(
     "damaged", [(METER_FILE,), (METER_FILE, PREVIOUS)], ids=["one", "both"]
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import signal
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,7 @@ def wait_numbered(sub: Subscriber, sensor: str, after: int) -> None:
     )
 
 
+@pytest.mark.timeout(150)  # seconds at most; its waits allow for a loaded machine
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["term", "kill"])
 def test_a_restart_never_blanks_a_reading(
     sim_factory: SimFactory,
@@ -48,7 +50,7 @@ def test_a_restart_never_blanks_a_reading(
     sig: signal.Signals,
 ) -> None:
     """The first state after a start carries total and today, as the last one did."""
-    sim = sim_factory()
+    sim = sim_factory(leak=True)  # water every minute: total rises
     sensor = next(d for d in sim.model.account.devices if d.type == 2).id
     env = bridge_env(sim, broker, tmp_path / "state")
     log = tmp_path / "bridge.log"
@@ -71,5 +73,10 @@ def test_a_restart_never_blanks_a_reading(
         finally:
             assert bridge.stop() == 0, log.read_text()
         seen = states(sub, sensor)
+    first = seen[before]
+    logging.getLogger(__name__).info(
+        "%d states, %d before the restart; the first after it: total %s, today %s",
+        len(seen), before, first["total"], first["today"],
+    )  # fmt: skip
     assert len(seen) > before
     assert nulls_after_numbers(seen) == [], seen

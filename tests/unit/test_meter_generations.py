@@ -95,7 +95,7 @@ def test_both_generations_damaged_is_a_lost_meter(
     assert meter.lost
     assert meter.reading(DEVICE) is None
     assert [r.levelname for r in caplog.records] == ["ERROR"]
-    assert "meter.json.1 too" in caplog.text
+    assert "meter.json.1 is unreadable too" in caplog.text
 
 
 def test_no_file_at_all_is_a_first_start_not_a_loss(
@@ -115,3 +115,24 @@ def test_a_restored_count_is_taken_once_and_persisted(tmp_path: Path) -> None:
     assert meter.restore(DEVICE, recovered)
     assert not meter.restore(DEVICE, Reading(1.0, T0, T0))
     assert Meter(tmp_path).reading(DEVICE) == recovered
+
+
+def test_a_missing_file_resumes_quietly_from_the_previous_generation(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Killed between the rotation and the rename: INFO, the count through 5."""
+    counted(tmp_path, 5)
+    (tmp_path / METER_FILE).rename(tmp_path / PREVIOUS)
+    with caplog.at_level(logging.INFO):
+        meter = Meter(tmp_path)
+    assert meter.reading(DEVICE) == Reading(5.0, T0, T0 + 5 * MINUTE)
+    assert [r.levelname for r in caplog.records] == ["INFO"]
+    assert "meter.json is missing; resumed from meter.json.1" in caplog.text
+
+
+def test_a_missing_file_and_a_damaged_previous_one_are_a_lost_meter(
+    tmp_path: Path,
+) -> None:
+    """No meter.json and garbage in meter.json.1: lost, the service asks the broker."""
+    (tmp_path / PREVIOUS).write_bytes(GARBAGE)
+    assert Meter(tmp_path).lost
