@@ -16,6 +16,7 @@ from bridge.flume.client import FlumeClient
 from bridge.flume.clock import ServerClock
 from bridge.flume.http import FlumeHttp
 from bridge.flume.planner import plan
+from bridge.flume.record import RequestRecord
 from bridge.flume.tokens import Credentials, TokenManager, TokenStore
 from bridge.meter import Meter
 from bridge.mqtt import MqttPublisher
@@ -42,10 +43,18 @@ def credentials(settings: Settings) -> Credentials:
     raise ConfigError(f"{CREDENTIAL_NAMES}: required (or run with --demo)")
 
 
-def budget_of(settings: Settings, seconds: Seconds = time.monotonic) -> RequestBudget:
-    """The rolling-hour budget of FLUME_REQUESTS_PER_HOUR, with the plan's reserve."""
+def budget_of(settings: Settings, seconds: Seconds | None = None) -> RequestBudget:
+    """The rolling-hour budget of FLUME_REQUESTS_PER_HOUR, with the plan's reserve.
+
+    On the real clocks it shares the request record in STATE_DIR with every process
+    and start; on a simulated clock (`seconds`: the bench, the soak) it is private.
+    """
     per_hour = settings.flume_requests_per_hour
-    return RequestBudget(per_hour, seconds, reserve=plan(per_hour, 1).token_reserve)
+    reserve = plan(per_hour, 1).token_reserve
+    if seconds is not None:
+        return RequestBudget(per_hour, seconds, reserve=reserve)
+    record = RequestRecord(settings.state_dir)
+    return RequestBudget(per_hour, time.monotonic, reserve=reserve, record=record)
 
 
 def flume_client(
@@ -100,7 +109,7 @@ def parts(
             and the soak run days on a simulated one); default: the real clocks.
         budget: a limiter of the caller's (a seeded jitter); default: the plan's.
     """
-    budget = budget or budget_of(settings, seconds or time.monotonic)
+    budget = budget or budget_of(settings, seconds)
     clock = ServerClock(local=seconds or time.time)
     return Parts(
         settings=settings,

@@ -19,6 +19,11 @@ from bridge.flume.planner import plan
 from bridge.models import BRIDGE, SENSOR, Device
 
 KINDS: Final = {SENSOR: "sensor", BRIDGE: "bridge"}
+SCHEMAS: Final = {
+    "device": "device schema, for Home Assistant 2024.11 and later "
+    "(before 2024.11: HA_DISCOVERY_SCHEMA=component)",
+    "component": "component schema, for Home Assistant 2023.1 and later, and openHAB",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +42,7 @@ class CheckReport:
     state_writable: bool
     broker: str | None = None  # how the probe connected, e.g. "host:1883 (no TLS, ...)"
     broker_error: str | None = None  # why it could not
+    discovery: str | None = None  # the discovery schema, and which releases take it
 
 
 def check(settings: Settings, source: str) -> CheckReport:
@@ -87,7 +93,16 @@ def probe_flume(settings: Settings, source: str) -> CheckReport:
         plan=budgeted.describe() if budgeted else "nothing to plan",
         state_dir=str(settings.state_dir),
         state_writable=writable(settings.state_dir),
+        discovery=discovery(settings),
     )
+
+
+def discovery(settings: Settings) -> str:
+    """Which discovery the bridge publishes, and for which Home Assistant."""
+    if not settings.ha_discovery:
+        return "off (HA_DISCOVERY=false)"
+    prefix = settings.ha_discovery_prefix
+    return f"{SCHEMAS[settings.ha_discovery_schema]}, under {prefix}/"
 
 
 def writable(directory: Path) -> bool:
@@ -111,6 +126,7 @@ def render(report: CheckReport) -> str:
         + _skipped(report),
         *(f"  {_device(device)}" for device in report.selected),
         f"plan     {report.plan}",
+        *([f"ha       {report.discovery}"] if report.discovery else []),
         f"mqtt     {_broker(report)}",
         f"result   FAILED: {'; '.join(found)}" if found else "result   ok",
     ]

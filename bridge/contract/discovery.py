@@ -22,6 +22,14 @@ PORTAL_URL: Final = "https://portal.flumewater.com"
 MANUFACTURER: Final = "Flume"
 ORIGIN_NAME: Final = "flume-mqtt"
 SUPPORT_URL: Final[str | None] = None  # the project has no public home yet
+# The device block is a strict schema in Home Assistant: one key a release does not
+# know and it refuses every entity of the config ("extra keys not allowed"). The
+# component schema is for releases before 2024.11, so it leaves out what they lack:
+# 2024.3 knows no `model_id`, 2023.8 no `serial_number` (tests/data/ha_mqtt_keys.json).
+NEWER_DEVICE_KEYS: Final = ("model_id", "serial_number")
+# A device class a release does not know fails the entity's config: flow rate's came
+# with 2024 (2023.12 lacks it), so the component schema sends the flow without one.
+NEWER_DEVICE_CLASSES: Final = ("volume_flow_rate",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +94,7 @@ class Discovery:
             topic = self._topics.device_config(node.id)
             # `cmps` as DESIGN §5 and HA's examples spell it; HA reads `components` too.
             return [Message(topic, to_json({**shared, "cmps": components}), True)]
+        shared["device"] = _without(node.device, *NEWER_DEVICE_KEYS)
         return [
             Message(
                 self._component_topic(entity, node.id),
@@ -118,8 +127,9 @@ class Discovery:
             "flow": (self._units.flow, self._units.flow_display),
             None: (None, None),
         }[entity.unit]
+        known = self._per_device or entity.device_class not in NEWER_DEVICE_CLASSES
         found = {
-            "device_class": entity.device_class,
+            "device_class": entity.device_class if known else None,
             "state_class": entity.state_class,
             "unit_of_measurement": unit,
             "suggested_display_precision": display,
@@ -202,8 +212,8 @@ def _empty(topic: str) -> Message:
     return Message(topic, b"", retain=True)
 
 
-def _without(config: Mapping[str, object], key: str) -> dict[str, object]:
-    return {k: v for k, v in config.items() if k != key}
+def _without(config: Mapping[str, object], *keys: str) -> dict[str, object]:
+    return {k: v for k, v in config.items() if k not in keys}
 
 
 def _slug(text: str) -> str:

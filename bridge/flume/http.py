@@ -52,6 +52,9 @@ class Budget(Protocol):
     def success(self) -> None:
         """Note an answered request (resets the 429 backoff)."""
 
+    def release(self) -> None:
+        """Give back what was taken ahead and not used (on close)."""
+
 
 Params = Mapping[str, str | int]  # booleans as "true"/"false": Flume's spelling
 
@@ -159,8 +162,9 @@ class FlumeHttp:
         self._server_clock = server_clock
 
     def close(self) -> None:
-        """Close the HTTP session and its connections."""
+        """Close the HTTP session and its connections; release the budget's slots."""
         self._session.close()
+        self._budget.release()
 
     def request(
         self,

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal, TypeVar
+from typing import Annotated, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     AwareDatetime,
     BaseModel,
     ConfigDict,
+    Field,
     StrictBool,
     StrictFloat,
     StrictInt,
@@ -211,3 +212,18 @@ class StoredToken(BaseModel):
     refresh_token: str
     issued_at: AwareDatetime
     expires_at: AwareDatetime
+
+
+class StoredRecord(BaseModel):
+    """The request record in STATE_DIR: each process's requests, on whose clock."""
+
+    model_config = ConfigDict(
+        extra="ignore", frozen=True, strict=True, allow_inf_nan=False
+    )
+
+    format: Literal[1]
+    boot_id: Annotated[str, Field(max_length=64)]
+    # The writer's monotonic and wall clocks at the write: how its stamps convert.
+    monotonic: float
+    wall: float
+    requests: dict[Annotated[str, Field(max_length=64)], list[float]]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 
 from bridge.config import Settings
 from bridge.errors import MqttError
@@ -41,20 +42,32 @@ def describe(settings: Settings) -> str:
 def probe(settings: Settings, *, timeout: float = 5.0) -> str:
     """Connect once as `check` does, publish nothing, and describe the connection.
 
-    A client id of its own keeps a running bridge connected, and without a Last Will
-    the probe leaves every retained topic alone.
-
     Raises:
         MqttAuthError: the broker refused the credentials or a certificate.
         MqttError: the broker could not be reached.
     """
-    connection = Connection(settings, f"{settings.mqtt_client_id}-check", quiet=True)
+    with connected(settings, "check", timeout):
+        return describe(settings)
+
+
+@contextmanager
+def connected(settings: Settings, role: str, timeout: float) -> Iterator[Connection]:
+    """A connection of the command line's own, up until the block ends.
+
+    Its client id (`<MQTT_CLIENT_ID>-<role>`) keeps a running bridge connected, and
+    without a Last Will it leaves every retained topic alone.
+
+    Raises:
+        MqttAuthError: the broker refused the credentials or a certificate.
+        MqttError: the broker could not be reached within `timeout` seconds.
+    """
+    connection = Connection(settings, f"{settings.mqtt_client_id}-{role}", quiet=True)
     connection.start()
     try:
         connection.wait_connected(timeout, retry=False)
+        yield connection
     finally:
         connection.stop()
-    return describe(settings)
 
 
 def purge(
@@ -67,17 +80,11 @@ def purge(
 ) -> int:
     """Clear every retained topic under `filters` that `is_owned`; return how many.
 
-    Connects with a client id of its own and no Last Will, so that nothing of ours is
-    left behind once it is done.
-
     Raises:
         MqttAuthError: the broker refused the credentials or a certificate.
         MqttError: the broker could not be reached or went away.
     """
-    connection = Connection(settings, f"{settings.mqtt_client_id}-purge", quiet=True)
-    connection.start()
-    try:
-        connection.wait_connected(timeout, retry=False)
+    with connected(settings, "purge", timeout) as connection:
         topics = collect_retained(connection, list(filters), is_owned, settle, timeout)
         infos = [connection.publish(topic, b"", retain=True) for topic in topics]
         deadline = time.monotonic() + timeout
@@ -85,8 +92,6 @@ def purge(
             if not delivered(info, max(0.0, deadline - time.monotonic())):
                 raise MqttError(f"the MQTT broker {connection.address} did not confirm")
         return len(topics)
-    finally:
-        connection.stop()
 
 
 def collect_retained(
@@ -156,15 +161,10 @@ def watch(  # noqa: PLR0913  # keywords only after the four the demo always pass
         MqttAuthError: the broker refused the credentials or a certificate.
         MqttError: the broker could not be reached.
     """
-    connection = Connection(settings, f"{settings.mqtt_client_id}-watch", quiet=True)
-    connection.start()
-    try:
-        connection.wait_connected(timeout, retry=False)
+    with connected(settings, "watch", timeout) as connection:
         while not stop.is_set():
             for event in connection.poll(WATCH_POLL):
                 _watched(connection, filters, event, on_message, ready, replayed)
-    finally:
-        connection.stop()
 
 
 def _watched(

@@ -4,17 +4,39 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from bridge.simulator.behaviour import Behaviour
 from bridge.simulator.timebase import is_zone
 
 BRIDGE = 1
+DEFAULT_BEHAVIOUR = Behaviour()
 SENSOR = 2
 MAX_SENSORS = 20
 LOCATION_NAMES = ("Home", "Cabin", "Office", "Studio", "Workshop", "Lake House")
 BATTERY_LEVELS = ("low", "medium", "high")
 # Fixed rather than derived from the clock, so the account is a function of the config.
 SIGNUP_DATETIME = "2021-03-14T17:02:11.000Z"
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedOutage:
+    """An upload outage known at start: sensor number (from 1), aware times."""
+
+    sensor: int
+    since: datetime
+    until: datetime
+
+    def problem(self, sensors: int) -> str | None:
+        """Why the outage cannot be, or None."""
+        if not 1 <= self.sensor <= sensors:
+            return f"an outage names sensor {self.sensor}, not one of 1..{sensors}"
+        if self.since.utcoffset() is None or self.until.utcoffset() is None:
+            return "an outage's times need a time zone"
+        if self.until <= self.since:
+            return "an outage must end after it starts"
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,9 +55,14 @@ class SimConfig:
     username: str = "demo@example.com"
     password: str = "demo-password"  # noqa: S105 (demo account)
     history_days: int = 30  # how far back alerts/notifications are generated
+    behaviour: Behaviour = (
+        DEFAULT_BEHAVIOUR  # headers, limits, readings (changeable live)
+    )
+    outages: tuple[PlannedOutage, ...] = ()  # upload outages (more can be added live)
 
     def __post_init__(self) -> None:
         problems = [text for bad, text in self._checks() if bad]
+        problems += [p for o in self.outages if (p := o.problem(self.sensors))]
         problems += [
             f"unknown time zone {tz!r}" for tz in self.timezones if not is_zone(tz)
         ]
@@ -131,6 +158,17 @@ class Account:
     def sensors(self) -> tuple[Device, ...]:
         """The water sensors, in account order."""
         return tuple(device for device in self.devices if device.is_sensor)
+
+    @property
+    def bridges(self) -> tuple[Device, ...]:
+        """The Flume Bridges, in account order."""
+        return tuple(device for device in self.devices if not device.is_sensor)
+
+    def upload_path(self, device: Device) -> tuple[str, ...]:
+        """The sensors whose data reach Flume through `device`: itself or a Bridge's."""
+        if device.is_sensor:
+            return (device.id,)
+        return tuple(d.id for d in self.sensors if d.bridge_id == device.id)
 
     def device(self, device_id: str) -> Device | None:
         """Return the device with this id, or None."""

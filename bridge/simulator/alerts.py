@@ -32,6 +32,8 @@ USAGE_ALERT = 1  # notification type bit
 # Alert ids: trigger minute * ID_SLOTS + a slot per (device, kind), so ids are stable,
 # unique and sort in trigger order.
 ID_SLOTS = 128
+# Outage notices are numbered above alert ids and control-action notices (2**40 on).
+OUTAGE_NOTICE_BASE = 2**41
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,6 +194,29 @@ STATE_NOTICES: dict[str, tuple[int, str, str, str]] = {
         "The battery of your Flume sensor at {where} is low.",
     ),
 }
+
+
+def outage_notifications(
+    bridge: Device,
+    location: Location,
+    user_id: int,
+    spans: Iterable[tuple[int, int | None]],
+    now: float,
+) -> Iterator[dict[str, object]]:
+    """A Bridge's heartbeat notices for its upload outages up to `now`.
+
+    A Bridge that cannot upload is one Flume has lost: "Bridge Disconnection" when an
+    outage starts, a reconnection when it ends (flume-api.md §3.5, type 8).
+    """
+    for start, end in spans:
+        for change, minute in (("disconnected", start), ("connected", end)):
+            if minute is not None and minute <= now:
+                nid = OUTAGE_NOTICE_BASE + (minute * ID_SLOTS + bridge.index) * 2
+                nid += change == "connected"
+                at = from_minutes(minute)
+                yield state_notification_json(
+                    change, nid, bridge, location, user_id, at
+                )
 
 
 def state_notification_json(

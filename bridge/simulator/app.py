@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
 
@@ -49,6 +50,11 @@ CONTROL_ROUTES = tuple(
         ("DELETE", "/faults", control.clear_faults),
         ("GET", "/clock", control.get_clock),
         ("POST", "/clock", control.set_clock),
+        ("GET", "/behaviour", control.get_behaviour),
+        ("POST", "/behaviour", control.set_behaviour),
+        ("GET", "/outages", scenario.list_outages),
+        ("POST", "/outages", scenario.add_outage),
+        ("DELETE", "/outages", scenario.clear_outages),
         ("POST", "/devices/{did}", scenario.set_device),
         ("POST", "/leak", scenario.leak),
     )
@@ -79,7 +85,18 @@ class App:
         status = "dropped" if reply.delivery is Delivery.DROP else str(reply.status)
         self.state.stats.record(route_key, status, arrived)
         log.debug("%s -> %s", route_key, status)
-        return reply
+        return self._with_budget(reply)
+
+    def _with_budget(self, reply: Reply) -> Reply:
+        # flume-api.md §5.1: one client reads X-RateLimit-* on Flume's answers; we
+        # send the account's real rolling-hour count on every answer, 429s included.
+        if (
+            reply.delivery is Delivery.DROP
+            or not self.state.behaviour.get().rate_headers
+        ):
+            return reply
+        budget = self.state.limiter.budget(self.state.model.account.user_id)
+        return dataclasses.replace(reply, headers=(*reply.headers, *budget.headers()))
 
     def _serve_control(self, request: Request) -> Reply:
         try:

@@ -10,7 +10,15 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from types import FrameType
 
-from bridge.simulator.account import MAX_SENSORS, SimConfig
+from bridge.simulator.account import MAX_SENSORS, PlannedOutage, SimConfig
+from bridge.simulator.behaviour import (
+    MAX_MIN_HOURS_LIMIT,
+    MAX_OTHER_PER_HOUR,
+    MAX_QUERIES_LIMIT,
+    READINGS,
+    SORTS,
+    Behaviour,
+)
 from bridge.simulator.clock import SimClock
 from bridge.simulator.server import Simulator
 from bridge.simulator.timebase import is_zone
@@ -49,6 +57,27 @@ def _instant(text: str) -> datetime:
     return when
 
 
+def _one_of(choices: tuple[str, ...]) -> Callable[[str], str]:
+    def parse(text: str) -> str:
+        if text not in choices:
+            raise argparse.ArgumentTypeError(f"must be one of {', '.join(choices)}")
+        return text
+
+    return parse
+
+
+def _outage(text: str) -> PlannedOutage:
+    """`[SENSOR@]START/END`: sensor number (default 1), ISO-8601 instants."""
+    sensor, _, span = text.rpartition("@")
+    start, slash, end = span.partition("/")
+    if not slash or (sensor and not sensor.isdecimal()):
+        raise argparse.ArgumentTypeError(
+            f"give [SENSOR@]START/END, e.g. 2@2026-01-01T08:00Z/2026-01-01T10:00Z, "
+            f"not {text!r}"
+        )
+    return PlannedOutage(int(sensor or 1), _instant(start), _instant(end))
+
+
 def _text(text: str) -> str:
     if not text:
         raise argparse.ArgumentTypeError("must not be empty")
@@ -73,6 +102,16 @@ _OPTIONS: tuple[tuple[str, Callable[[str], object], object, str], ...] = (
     ("--password", _text, DEFAULTS.password, "accepted password"),
     ("--start", _instant, None, "simulated start time, ISO-8601 (default: now)"),
     ("--speed", _ranged(float, 0, 1e6), 1.0, "simulated seconds per real second"),
+    ("--other-client", _ranged(int, 0, MAX_OTHER_PER_HOUR), 0,
+     "requests an hour another client spends on the same account"),
+    ("--reading", _one_of(READINGS), DEFAULTS.behaviour.reading,
+     "documented, or ungrouped: one bucket per base bucket, group_multiplier ignored"),
+    ("--sort", _one_of(SORTS), DEFAULTS.behaviour.sort,
+     "series order: asked (sort_direction), asc or desc whatever is asked"),
+    ("--max-queries", _ranged(int, 1, MAX_QUERIES_LIMIT), None,
+     "refuse a query body with more queries (default: no limit)"),
+    ("--max-min-hours", _ranged(int, 1, MAX_MIN_HOURS_LIMIT), None,
+     "refuse a MIN window longer than this many hours (default: no limit)"),
 )  # fmt: skip
 
 
@@ -92,6 +131,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--leak", action="store_true", help="a slow leak on the first sensor"
     )
+    parser.add_argument(
+        "--no-rate-headers",
+        action="store_true",
+        help="leave X-RateLimit-* headers out (real Flume may not send them)",
+    )
+    parser.add_argument(
+        "--outage",
+        type=_outage,
+        action="append",
+        metavar="[SENSOR@]START/END",
+        help="an upload outage of sensor SENSOR (default 1); repeat for more",
+    )
+
+
+def behaviour_from(args: argparse.Namespace) -> Behaviour:
+    """Return the Behaviour the parsed options describe."""
+    return Behaviour(
+        rate_headers=not args.no_rate_headers,
+        other_client_per_hour=args.other_client,
+        reading=args.reading,
+        sort=args.sort,
+        max_queries=args.max_queries,
+        max_min_hours=args.max_min_hours,
+    )
 
 
 def config_from(args: argparse.Namespace) -> SimConfig:
@@ -108,6 +171,8 @@ def config_from(args: argparse.Namespace) -> SimConfig:
         client_secret=args.client_secret,
         username=args.username,
         password=args.password,
+        behaviour=behaviour_from(args),
+        outages=tuple(args.outage or ()),
     )
 
 

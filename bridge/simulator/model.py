@@ -9,44 +9,38 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import datetime
 
 from bridge.simulator import alerts
-from bridge.simulator.account import (
-    BATTERY_LEVELS,
-    BRIDGE,
-    SENSOR,
-    Account,
-    Device,
-    Location,
-    SimConfig,
-    derive,
+from bridge.simulator.account import Account, Device, Location, SimConfig
+from bridge.simulator.behaviour import Behaviour
+from bridge.simulator.devices import (
+    DeviceState,
+    check_battery,
+    device_fields,
+    initial_battery,
 )
+from bridge.simulator.devices import changes as state_changes
 from bridge.simulator.household import UNITS_PER_GALLON, Household
+from bridge.simulator.outages import (
+    Outage,
+    OutageBook,
+    frozen_since,
+    held_spans,
+    merged_spans,
+    outage,
+    without_spans,
+)
 from bridge.simulator.query import QueryContext, QueryError, run_queries
-from bridge.simulator.timebase import format_utc, to_minutes
+from bridge.simulator.timebase import to_minutes
 from bridge.simulator.volume import Leak, cumulative, volume
 
-PRODUCT = "flume2"
-# Keys each device type leaves out (flume-api.md §3.1: sensors alone have a battery and
-# an orientation; supports_ap was seen on a bridge).
-ABSENT = {BRIDGE: {"oriented", "battery_level"}, SENSOR: {"supports_ap"}}
-LAST_SEEN_STEP = 20  # seconds between a connected device's check-ins
 DEMO_LEAK_RATE = 6  # units per minute, ~0.023 gpm: a dripping fixture
 DEMO_LEAK_LEAD = 120  # minutes the demo leak has run when the clock starts
 MINUTES_PER_DAY = 1440
 # Control-action notifications are numbered above every alert-derived id.
 NOTICE_ID_BASE = 2**40
-
-
-@dataclass(slots=True)
-class DeviceState:
-    """What control actions change about a device."""
-
-    connected: bool
-    battery_level: str | None  # None on bridges, which have no battery
-    changed: datetime  # when `connected` last changed
 
 
 class Model:
@@ -59,7 +53,7 @@ class Model:
         self._lock = threading.Lock()
         start = clock()
         self._states = {
-            d.id: DeviceState(True, _initial_battery(config.seed, d), start)
+            d.id: DeviceState(True, initial_battery(config.seed, d), start)
             for d in self.account.devices
         }
         self._leaks: dict[str, list[Leak]] = {d.id: [] for d in self.account.sensors}
@@ -68,6 +62,16 @@ class Model:
             d.id: Household(config.seed, d.id, self.account.location_of(d).tz)
             for d in self.account.sensors
         }
+        self.outages = OutageBook(
+            [
+                outage(
+                    self.account.sensors[o.sensor - 1].id,
+                    to_minutes(o.since),
+                    to_minutes(o.until),
+                )
+                for o in config.outages
+            ]
+        )
         if config.leak:
             first = self.account.sensors[0].id
             begun = math.floor(to_minutes(start)) - DEMO_LEAK_LEAD
@@ -87,21 +91,10 @@ class Model:
         """The device object of `GET /users/{uid}/devices[/{did}]` (API §3.1)."""
         with self._lock:
             state = replace(self._states[device.id])
-        seen = _last_seen(self.now()) if state.connected else state.changed
-        fields: dict[str, object] = {
-            "id": device.id,
-            "type": device.type,
-            "location_id": device.location_id,
-            "user_id": self.account.user_id,
-            "bridge_id": device.bridge_id,
-            "oriented": True,
-            "last_seen": format_utc(seen),
-            "connected": state.connected,
-            "battery_level": state.battery_level,
-            "product": PRODUCT,
-            "supports_ap": True,
-        }
-        data = {k: v for k, v in fields.items() if k not in ABSENT[device.type]}
+        now = self.now()
+        # An upload outage silences the Bridge and every sensor it carries for Flume.
+        silent = frozen_since(self.outages.of(self.account.upload_path(device)), now)
+        data = device_fields(device, state, self.account.user_id, now, silent)
         if location:
             data["location"] = self.location_json(self._location(device))
         if user:
@@ -119,7 +112,9 @@ class Model:
             raise ValueError("until must not be before since")
         return self._gallons(device)(start, stop)
 
-    def query(self, device: Device, body: object) -> dict[str, list[dict[str, object]]]:
+    def query(
+        self, device: Device, body: object, behaviour: Behaviour | None = None
+    ) -> dict[str, list[dict[str, object]]]:
         """Answer a `POST .../query` body; raises QueryError on validation failures."""
         if not device.is_sensor:
             raise QueryError([f"device {device.id} is not a water sensor"])
@@ -128,16 +123,47 @@ class Model:
         def levels(instants: Sequence[float]) -> list[float]:
             return cumulative(household, leaks, instants)
 
+        now, latency = self.now(), self.config.latency_minutes
+        held = held_spans(self.outages.of([device.id]), to_minutes(now), latency)
         context = QueryContext(
-            self._location(device).tz, self.now(), self.config.latency_minutes, levels
+            self._location(device).tz,
+            now,
+            latency,
+            without_spans(levels, held),
+            self.config.behaviour if behaviour is None else behaviour,
         )
         return run_queries(body, context)
 
+    def add_outage(
+        self, device_id: str, since: datetime, until: datetime | None
+    ) -> Outage:
+        """Start holding back a sensor's minutes from `since` to `until` (None: open).
+
+        Raises KeyError for an unknown device, ValueError for a bridge, naive times or
+        an outage that ends before it starts.
+        """
+        device = self._known(device_id)
+        if not device.is_sensor:
+            raise ValueError(f"device {device_id} is not a water sensor")
+        end = None if until is None else _minutes(until)
+        item = outage(device_id, _minutes(since), end)
+        self.outages.add(item)
+        return item
+
+    def release_outages(self, device_id: str) -> int:
+        """End a sensor's open outages at the end of this minute; how many changed."""
+        self._known(device_id)
+        return self.outages.release(device_id, to_minutes(self.now()))
+
     def active_flow(self, device: Device) -> dict[str, object]:
-        """The `query/active` reading of a device: live gallons per minute."""
-        return alerts.active_flow(
-            self._gallons(device), self.now(), self._location(device)
-        )
+        """The `query/active` reading of a device: live gallons per minute.
+
+        During an upload outage Flume hears nothing from the sensor: no flow.
+        """
+        now = self.now()
+        quiet = frozen_since(self.outages.of([device.id]), now) is not None
+        gallons = _no_water if quiet else self._gallons(device)
+        return alerts.active_flow(gallons, now, self._location(device))
 
     def leak_active(self, device: Device) -> bool:
         """Whether `leaks/active` reports a leak on this device now."""
@@ -148,9 +174,16 @@ class Model:
         return [alerts.usage_alert_json(alert) for alert in self._alerts()]
 
     def notifications(self) -> list[dict[str, object]]:
-        """Every notification: one per usage alert plus those of control actions."""
+        """Every notification: usage alerts, outage edges and control actions."""
         user_id = self.account.user_id
         derived = [alerts.alert_notification_json(a, user_id) for a in self._alerts()]
+        now = to_minutes(self.now())
+        for bridge in self.account.bridges:
+            spans = merged_spans(self.outages.of(self.account.upload_path(bridge)))
+            location = self._location(bridge)
+            derived += alerts.outage_notifications(
+                bridge, location, user_id, spans, now
+            )
         with self._lock:
             return derived + [dict(notice) for notice in self._notices]
 
@@ -167,11 +200,11 @@ class Model:
         not low/medium/high or one set on a bridge.
         """
         device = self._known(device_id)
-        _check_battery(device, battery_level)
+        check_battery(device, battery_level)
         now = self.now()
         with self._lock:
             state = self._states[device_id]
-            changes = _changes(state, connected, battery_level)
+            changes = state_changes(state, connected, battery_level)
             if connected is not None and connected != state.connected:
                 state.connected, state.changed = connected, now
             state.battery_level = battery_level or state.battery_level
@@ -233,7 +266,7 @@ class Model:
 
     def _gallons(self, device: Device) -> Callable[[float, float], float]:
         if not device.is_sensor:
-            return lambda _since, _until: 0.0
+            return _no_water
         household, leaks = self._households[device.id], self._leaks_of(device)
         return lambda since, until: volume(household, leaks, since, until)
 
@@ -251,38 +284,11 @@ class Model:
         return self.account.location_of(device)
 
 
-def _initial_battery(seed: int, device: Device) -> str | None:
-    if not device.is_sensor:
-        return None
-    # "medium" or "high": a fresh account starts with no low-battery warning.
-    return BATTERY_LEVELS[1 + derive(seed, device.id, "battery") % 2]
-
-
-def _last_seen(now: datetime) -> datetime:
-    stamp = now.timestamp()
-    return datetime.fromtimestamp(stamp - stamp % LAST_SEEN_STEP, UTC)
+def _no_water(_since: float, _until: float) -> float:
+    return 0.0
 
 
 def _minutes(when: datetime) -> float:
     if when.utcoffset() is None:
         raise ValueError(f"{when.isoformat()} has no time zone")
     return to_minutes(when)
-
-
-def _check_battery(device: Device, level: str | None) -> None:
-    if level is not None and (not device.is_sensor or level not in BATTERY_LEVELS):
-        raise ValueError(
-            f"battery_level of {device.id} must be one of {', '.join(BATTERY_LEVELS)}"
-            " (and only sensors have one)"
-        )
-
-
-def _changes(
-    state: DeviceState, connected: bool | None, battery: str | None
-) -> list[str]:
-    changes = []
-    if connected is not None and connected != state.connected:
-        changes.append("connected" if connected else "disconnected")
-    if battery == "low" and state.battery_level != "low":
-        changes.append("low battery")
-    return changes

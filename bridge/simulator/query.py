@@ -25,6 +25,11 @@ Our reading of the API (flume-api.md §3.2, §4.1, §4.2; where it is silent, ou
   visible_until is the latest minute boundary at least `latency` before now.
 - `operation` collapses the series to `[{"value": x}]` (AVG is the mean bucket, CNT the
   number of buckets); an empty series stays `[]`. DESC reverses the series.
+- Other readings (behaviour.py), for what real servers are reported to do: "ungrouped"
+  validates `group_multiplier` but answers one bucket per base bucket (so per minute
+  for MIN); sort "asc"/"desc" answers in that order whatever was asked; optional limits
+  refuse more than `max_queries` queries in one body, or a MIN window longer than
+  `max_min_hours`, with a 400 code 94 whose `detailed` line names the limit.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ from itertools import pairwise
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
+from bridge.simulator.behaviour import Behaviour
 from bridge.simulator.buckets import add_years, bucket_edges
 from bridge.simulator.timebase import (
     format_local,
@@ -64,6 +70,7 @@ OPERATIONS: dict[str, Callable[[list[float]], float]] = {
 SORT_DIRECTIONS = ("ASC", "DESC")
 _ANY_TIME = datetime(2000, 1, 1)  # noqa: DTZ001 (a placeholder, never used as an instant)
 MAX_GROUP = 100
+DOCUMENTED = Behaviour()
 # Keeps calendar maths clear of datetime's year 1..9999 limits.
 YEARS = (1900, 9000)
 
@@ -100,6 +107,7 @@ class QueryContext:
     latency_minutes: float
     # Gallons from a fixed origin up to each of some sorted epoch minutes.
     cumulative: Callable[[Sequence[float]], list[float]]
+    behaviour: Behaviour = DOCUMENTED
 
 
 def run_queries(
@@ -107,7 +115,36 @@ def run_queries(
 ) -> dict[str, list[dict[str, object]]]:
     """Validate a query body and answer every query, keyed by request_id."""
     queries = parse_body(body)
+    problems = over_limits(queries, context)
+    if problems:
+        raise QueryError(problems)
     return {query.request_id: run_query(query, context) for query in queries}
+
+
+def over_limits(queries: list[Query], context: QueryContext) -> list[str]:
+    """One line per optional limit the queries break (none when limits are off)."""
+    most, hours = context.behaviour.max_queries, context.behaviour.max_min_hours
+    problems = []
+    if most is not None and len(queries) > most:
+        problems.append(
+            f"queries holds {len(queries)} queries; at most {most} are allowed"
+        )
+    if hours is not None:
+        problems += [
+            f"{query.request_id}: a MIN window may span at most {hours} hours"
+            for query in queries
+            if query.bucket == "MIN" and _span(query, context) > hours * 60
+        ]
+    return problems
+
+
+def _span(query: Query, context: QueryContext) -> float:
+    zone = ZoneInfo(query.tz or context.tz)
+    since = local_to_minutes(query.since, zone)
+    until = (
+        local_to_minutes(query.until, zone) if query.until else to_minutes(context.now)
+    )
+    return until - since
 
 
 def parse_body(body: object) -> list[Query]:
@@ -244,7 +281,9 @@ def run_query(query: Query, context: QueryContext) -> list[dict[str, object]]:
     now = to_minutes(context.now)
     since = local_to_minutes(query.since, zone)
     until = local_to_minutes(query.until, zone) if query.until else max(now, since)
-    edges = bucket_edges(query.bucket, query.group, since, until, zone)
+    behaviour = context.behaviour
+    group = 1 if behaviour.reading == "ungrouped" else query.group
+    edges = bucket_edges(query.bucket, group, since, until, zone)
     starts = [start for start in edges[:-1] if start <= now]
     edges = edges[: len(starts) + 1] if starts else []
     visible = math.floor(now - context.latency_minutes)
@@ -257,7 +296,8 @@ def run_query(query: Query, context: QueryContext) -> list[dict[str, object]]:
         {"datetime": format_local(start, zone), "value": value * factor}
         for start, value in zip(starts, values, strict=True)
     ]
-    return series[::-1] if query.descending else series
+    descending = {"asked": query.descending, "asc": False, "desc": True}
+    return series[::-1] if descending[behaviour.sort] else series
 
 
 def _collapse(

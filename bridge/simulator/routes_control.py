@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
+from bridge.simulator.behaviour import BehaviourError
 from bridge.simulator.envelope import ApiError, Reply, json_reply
 from bridge.simulator.faults import FaultError, parse_revoke
 from bridge.simulator.routing import Call, Request
@@ -112,6 +113,8 @@ def stats(state: State, call: Call) -> Reply:
         "limit": state.limiter.limit,
         "used": state.limiter.used(user_id),
     }
+    # Another client on the account: in `used` above, never in the counts or the log.
+    document["other_client"] = state.limiter.other_client()
     if with_log:
         entries, dropped = state.stats.log()
         document["log"] = [
@@ -131,6 +134,7 @@ def _flag(name: str, text: str | None) -> bool:
 def reset_stats(state: State, call: Call) -> Reply:
     """DELETE /_sim/stats: start counting (and logging) afresh."""
     state.stats.reset()
+    state.limiter.reset_other_counts()
     return stats(state, call)
 
 
@@ -186,3 +190,18 @@ def _seconds(value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
         raise bad_request("advance must be a number of seconds, not negative")
     return float(value)
+
+
+def get_behaviour(state: State, _call: Call) -> Reply:
+    """GET /_sim/behaviour: the readings, limits and headers in force."""
+    return json_reply(200, state.behaviour.get().as_json())
+
+
+def set_behaviour(state: State, call: Call) -> Reply:
+    """POST /_sim/behaviour: change the named settings, keep the others."""
+    document = json_object(call.request)
+    try:
+        current = state.set_behaviour(document)
+    except BehaviourError as error:
+        raise bad_request(str(error)) from None
+    return json_reply(200, current.as_json())

@@ -56,7 +56,7 @@ def query(state: State, call: Call) -> Reply:
     except ValueError:
         raise validation_error(["The request body is not valid JSON"]) from None
     try:
-        result = state.model.query(device, body)
+        result = state.model.query(device, body, state.behaviour.get())
     except QueryError as error:
         raise validation_error(error.details) from None
     return success([result], count=0)

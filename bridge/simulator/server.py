@@ -7,6 +7,7 @@ from types import TracebackType
 
 from bridge.simulator.account import SimConfig
 from bridge.simulator.app import App
+from bridge.simulator.behaviour import BehaviourBox
 from bridge.simulator.clock import SimClock
 from bridge.simulator.faults import FaultBook
 from bridge.simulator.httpd import SimHTTPServer
@@ -47,6 +48,10 @@ class Simulator:
             limiter=RateLimiter(self.config.rate_limit, self.clock.now),
             faults=FaultBook(self.clock.now),
             stats=Stats(),
+            behaviour=BehaviourBox(self.config.behaviour),
+        )
+        self.state.limiter.set_other_client(
+            self.model.account.user_id, self.config.behaviour.other_client_per_hour
         )
         self._server: SimHTTPServer | None = None
         self._thread: threading.Thread | None = None

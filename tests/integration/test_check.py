@@ -85,7 +85,11 @@ def test_check_logs_in_once_and_leaves_the_token_file_alone(
     counts = stats(sim)
     assert counts["by_route"]["POST /oauth/token"]["total"] == 2
     assert counts["total"] == 6
-    assert not env.exists()
+    # No token file: only the request record, which counts checks into the hour.
+    assert sorted(p.name for p in env.iterdir()) == [
+        "flume-requests.json",
+        "flume-requests.lock",
+    ]
     assert f"state    {env} (writable)" in capsys.readouterr().out
 
 
@@ -297,3 +301,28 @@ def test_check_connects_to_a_tls_broker_with_a_client_certificate(
         f"mqtt     ok: connected to 127.0.0.1:{mosquitto_tls.port} "
         "(TLS, client certificate, anonymous, MQTT 5)"
     ) in capsys.readouterr().out.splitlines()
+
+
+@pytest.mark.usefixtures("env", "mosquitto")
+@pytest.mark.parametrize(
+    ("variables", "line"),
+    [
+        ({}, "ha       device schema, for Home Assistant 2024.11 and later "
+             "(before 2024.11: HA_DISCOVERY_SCHEMA=component), under homeassistant/"),
+        ({"HA_DISCOVERY_SCHEMA": "component", "HA_DISCOVERY_PREFIX": "ha"},
+         "ha       component schema, for Home Assistant 2023.1 and later, and openHAB, "
+         "under ha/"),
+        ({"HA_DISCOVERY": "false"}, "ha       off (HA_DISCOVERY=false)"),
+    ],
+)  # fmt: skip
+def test_check_names_the_discovery_schema_and_its_releases(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    variables: dict[str, str],
+    line: str,
+) -> None:
+    """Users of Home Assistant before 2024.11 see they need the component schema."""
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    assert main(["check"]) == 0
+    assert line in capsys.readouterr().out.splitlines()

@@ -49,6 +49,9 @@ class RecordingBudget:
         """Count an answered request."""
         self.successes += 1
 
+    def release(self) -> None:
+        """Nothing is taken ahead here."""
+
 
 def sim_stats(sim: Simulator) -> dict[str, Any]:
     """GET /_sim/stats over HTTP."""

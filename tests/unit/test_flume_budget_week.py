@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from bridge.errors import FlumeRateLimitError
 from bridge.flume.budget import HOUR, RequestBudget
 from bridge.flume.planner import Plan, plan
+from bridge.flume.record import RequestRecord
 from tests.support.clock import FakeClock
 
 WEEK = 7 * 24 * HOUR
@@ -29,17 +30,27 @@ class Week:
     ran: dict[str, list[float]] = field(default_factory=dict)
 
 
-def run_week(p: Plan, seed: int, incidents: list[float]) -> Week:
+def run_week(
+    p: Plan,
+    seed: int,
+    incidents: list[float],
+    *,
+    record: RequestRecord | None = None,
+    until: float = WEEK,
+) -> Week:
     """Run every planned job at its cadence for a week, plus token calls and 401s.
 
     Each job instance starts at a random phase and then runs every `interval`
     seconds, start to start; a refused run waits as long as the limiter says. The token
     manager logs in at 0 and refreshes at 2/3 of the token lifetime; each incident is
-    a 401: one forced refresh (a token call) and the retried query.
+    a 401: one forced refresh (a token call) and the retried query. With a
+    `record`, the budget shares its hour through it (STATE_DIR), for `until` seconds.
     """
     rng = random.Random(seed)  # noqa: S311 (phases, not cryptography)
     clock = FakeClock(0.0)
-    budget = RequestBudget(p.per_hour, now=clock, reserve=p.token_reserve)
+    budget = RequestBudget(
+        p.per_hour, now=clock, reserve=p.token_reserve, record=record
+    )
     week = Week()
     queue: list[tuple[float, int, str, int, int]] = []
     for cadence in p.cadences():
@@ -52,7 +63,7 @@ def run_week(p: Plan, seed: int, incidents: list[float]) -> Week:
     ]
     queue += [(t, len(queue) + i, "incident", 0, 1) for i, t in enumerate(incidents)]
     heapq.heapify(queue)
-    while queue and queue[0][0] < WEEK:
+    while queue and queue[0][0] < until:
         when, order, name, interval, requests = heapq.heappop(queue)
         clock.now = when
         wait = call(budget, week, (when, name), requests)
