@@ -1,4 +1,4 @@
-"""A sensor's first state after a start: no nulls over the last run's readings."""
+"""Jobs after a start: no nulls over the last run's readings; one WARNING a streak."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from bridge.meter import Meter
 from bridge.simulator.server import Simulator
 from tests.integration.test_jobs import JobsFactory, make_jobs  # noqa: F401  # fixture
 from tests.support.flume import add_fault
-from tests.support.simulator import START
+from tests.support.service import replace_on_same_port
+from tests.support.simulator import START, SimFactory
 
 
 def sensor_and_hub(sim: Simulator) -> tuple[str, str]:
@@ -105,3 +106,24 @@ def test_a_missing_location_is_one_warning_per_streak(
         "WARNING",
     ]
     assert said[3][1] == f"device {sensor} has a location again"
+
+
+def test_a_selected_device_gone_from_the_account_is_one_warning_per_streak(
+    sim_factory: SimFactory,
+    make_jobs: JobsFactory,  # noqa: F811  # the fixture
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Gone, gone, back, gone: WARNING, DEBUG, INFO, WARNING."""
+    caplog.set_level(logging.DEBUG, logger="bridge.service.jobs")
+    sim = sim_factory(sensors=2)
+    leaving = sim.model.account.sensors[1].id
+    jobs, _ = make_jobs(sim, flume_device_ids=(leaving,))
+    jobs.devices()
+    try:
+        for sensors in (1, 1, 2, 1):
+            sim = replace_on_same_port(sim, sensors=sensors)
+            jobs.devices()
+    finally:
+        sim.stop()
+    said = [r.levelname for r in caplog.records if "the account" in r.message]
+    assert said == ["WARNING", "DEBUG", "INFO", "WARNING"]
