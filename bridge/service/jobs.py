@@ -116,7 +116,8 @@ class Jobs:
         run's retained state holds every reading, and a state without them would
         blank them for every subscriber. When the first poll fails, a sensor the
         meter did not know before goes out with the meter's total (no retained
-        readings to blank); one it knew stays as the broker retains it.
+        readings to blank); one it knew stays as the broker retains it, until a
+        leak, a high flow or a low battery is worth more than those readings.
         """
         device = self.board.device(device_id)
         if device is None:
@@ -125,8 +126,10 @@ class Jobs:
         try:
             reading = self._poll(device)
         except BridgeError:
+            self.board.set_unanswered(device_id)
             if not known and self.board.held(device_id):
                 self._release(device_id)
+            self.publish_state(device_id)  # released, or urgent news held back
             raise
         self.board.set_usage(device_id, reading, self._parts.now())
         self.publish_state(device_id)
@@ -144,11 +147,10 @@ class Jobs:
         return reading
 
     def _release(self, device_id: str) -> None:
-        """Publish a sensor's first state with the meter's count, the rest unknown."""
+        """Let a sensor's first state out with the meter's count, the rest unknown."""
         count = self._parts.meter.reading(device_id)
-        if count is not None:
-            self.board.set_count(device_id, counted(count, self._parts.now()))
-            self.publish_state(device_id)
+        now = self._parts.now()
+        self.board.release(device_id, counted(count, now) if count else None)
 
     def leaks(self, device_id: str) -> None:
         """Ask whether Flume sees a leak at one sensor (one request)."""
@@ -177,6 +179,9 @@ class Jobs:
         A sensor's state is held back until its first usage poll has answered.
         """
         now = self._parts.now()
+        if self.board.held(device_id) and self.board.urgent(device_id):
+            log.info("sensor %s: news before its first usage answer", device_id)
+            self._release(device_id)
         state = None if self.board.held(device_id) else self.board.state(device_id, now)
         if state is not None:
             self._publish(self._payloads.state(state))

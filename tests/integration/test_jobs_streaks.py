@@ -81,6 +81,26 @@ def test_a_failed_first_poll_of_a_known_sensor_leaves_the_retained_state(
     assert published.state(sensor)["today"] is not None
 
 
+def test_a_leak_releases_a_known_sensor_whose_first_poll_failed(
+    sim_factory: SimFactory,
+    make_jobs: JobsFactory,  # noqa: F811  # the fixture
+    tmp_path: Path,
+) -> None:
+    """No usage answer but a leak: the state goes out with the leak and the total."""
+    sim = sim_factory(leak=True)
+    sensor, _ = sensor_and_hub(sim)
+    Meter(tmp_path / "state").begin(sensor, START)
+    jobs, published = make_jobs(sim, meter_offset=7.0)
+    jobs.devices()
+    jobs.leaks(sensor)  # before any usage poll failed: still held
+    assert published.on(f"flume/{sensor}/state") == []
+    add_fault(sim, status=503, count=5, route="*/query")
+    with pytest.raises(FlumeError):
+        jobs.usage(sensor)
+    state = published.state(sensor)
+    assert (state["leak"], state["total"], state["today"]) == (True, 7.0, None)
+
+
 def test_a_missing_location_is_one_warning_per_streak(
     sim: Simulator,
     make_jobs: JobsFactory,  # noqa: F811  # the fixture
