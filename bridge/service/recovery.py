@@ -62,7 +62,7 @@ def recover(meter: Meter, topics: Topics, offset: float, fetch: Fetch) -> None:
         if reading is not None and meter.restore(device_id, reading)
     ]
     log.warning(
-        "recovered the counts of %d sensors from their retained states; a sensor "
+        "sensor counts recovered from their retained states: %d; a sensor "
         "without one starts counting afresh",
         len(restored),
     )

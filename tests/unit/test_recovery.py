@@ -126,7 +126,7 @@ def test_a_lost_meter_takes_back_each_sensor_from_its_retained_state(
     assert meter.reading(SENSOR) == Reading(500.25, T0, THROUGH)
     assert meter.reading(HUB) is None
     assert f"recovered the count of {SENSOR}" in caplog.text
-    assert "recovered the counts of 1 sensors" in caplog.text
+    assert "sensor counts recovered from their retained states: 1" in caplog.text
     assert "ERROR" not in [r.levelname for r in caplog.records]
     assert Meter(tmp_path).reading(SENSOR) == Reading(500.25, T0, THROUGH)
 
