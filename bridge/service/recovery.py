@@ -51,26 +51,22 @@ def recover(meter: Meter, topics: Topics, offset: float, fetch: Fetch) -> None:
             error,
         )
         return
-    states = {topics.device_id_of(topic): payload for topic, payload in found.items()}
-    counts = [
-        (device_id, _counted(device_id, payload, offset))
-        for device_id, payload in sorted((k, v) for k, v in states.items() if k)
-    ]
-    restored = [
-        _restored(device_id, reading)
-        for device_id, reading in counts
-        if reading is not None and meter.restore(device_id, reading)
-    ]
+    restored = 0
+    for topic, payload in sorted(found.items()):
+        device_id = topics.device_id_of(topic)
+        if device_id is not None:
+            restored += _restore(meter, device_id, payload, offset)
     log.warning(
         "sensor counts recovered from their retained states: %d; a sensor "
         "without one starts counting afresh",
-        len(restored),
+        restored,
     )
 
 
-def _counted(device_id: str, payload: bytes, offset: float) -> Reading | None:
+def _restore(meter: Meter, device_id: str, payload: bytes, offset: float) -> bool:
+    """Restore one device's count from its retained state; whether it was taken."""
     try:
-        return reading_of(payload, offset)
+        reading = reading_of(payload, offset)
     except ValueError as error:
         log.warning(
             "the retained state of %s holds no usable total (%s): its count starts "
@@ -78,10 +74,9 @@ def _counted(device_id: str, payload: bytes, offset: float) -> Reading | None:
             device_id,
             error,
         )
-        return None
-
-
-def _restored(device_id: str, reading: Reading) -> str:
+        return False
+    if reading is None or not meter.restore(device_id, reading):
+        return False
     log.warning(
         "recovered the count of %s from its retained state: %.3f gal from %s "
         "through %s; the minutes since are back-filled from Flume",
@@ -90,7 +85,7 @@ def _restored(device_id: str, reading: Reading) -> str:
         reading.since.isoformat(),
         reading.through.isoformat(),
     )
-    return device_id
+    return True
 
 
 def reading_of(payload: bytes, offset: float) -> Reading | None:
