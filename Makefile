@@ -66,12 +66,14 @@ bench-deps:
 		|| sh .ci/apt-install mosquitto
 
 # The tests start their own brokers from the mosquitto package, TLS certificates
-# are made with openssl at test time, systemd-analyze checks the unit and shellcheck
-# the install script.
+# are made with openssl at test time, systemd-analyze checks the unit, shellcheck
+# the install script, and libfaketime (package faketime) moves a bridge's host clock.
 system-deps:
 	@command -v mosquitto >/dev/null 2>&1 || test -x /usr/sbin/mosquitto \
 		|| sh .ci/apt-install mosquitto \
 		|| echo "flume-mqtt: continuing: the broker tests will be skipped" >&2
+	@command -v faketime >/dev/null 2>&1 || sh .ci/apt-install faketime \
+		|| echo "flume-mqtt: continuing: the host clock tests will be skipped" >&2
 	@command -v openssl >/dev/null 2>&1 || sh .ci/apt-install openssl \
 		|| echo "flume-mqtt: continuing: the TLS broker tests will be skipped" >&2
 	@command -v systemd-analyze >/dev/null 2>&1 || sh .ci/apt-install systemd \

@@ -110,7 +110,7 @@ def parts(
         budget: a limiter of the caller's (a seeded jitter); default: the plan's.
     """
     budget = budget or budget_of(settings, seconds)
-    clock = ServerClock(local=seconds or time.time)
+    clock = ServerClock(seconds, seconds) if seconds else ServerClock()
     return Parts(
         settings=settings,
         client=flume_client(settings, login, budget, clock),

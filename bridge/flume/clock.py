@@ -32,17 +32,29 @@ def parse_http_date(header: str | None) -> float | None:
 
 
 class ServerClock:
-    """Tracks the offset of Flume's clock from the host's; now() is Flume's time."""
+    """Flume's time, learnt from its answers; now() is Flume's time.
 
-    def __init__(self, local: Callable[[], float] = time.time) -> None:
+    Between answers it runs on the monotonic clock, not the host's: NTP may set the
+    host clock hours on (a Pi boots with the time it shut down), and the windows,
+    the token's expiry and the data's freshness must not jump with it.
+    """
+
+    def __init__(
+        self,
+        local: Callable[[], float] = time.time,
+        elapsed: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._local = local
-        self._offset = 0.0
+        self._elapsed = elapsed
+        self._base: float | None = None  # Flume's time less elapsed(), once known
         self._noticed = False
 
     @property
     def offset(self) -> float:
         """Seconds to add to the host clock to get Flume's."""
-        return self._offset
+        return (
+            0.0 if self._base is None else self._base + self._elapsed() - self._local()
+        )
 
     def observe(self, date_header: str | None) -> None:
         """Take the server time of one answer into account; garbage is ignored."""
@@ -51,23 +63,31 @@ class ServerClock:
             log.debug("ignoring a Date header that is not a date: %.40r", date_header)
             return
         # The header is the server's time rounded down to the second: take the middle.
-        offset = server + 0.5 - self._local()
-        if abs(offset - self._offset) < JITTER:
+        server += 0.5
+        if self._base is None and abs(server - self._local()) < JITTER:
+            server = self._local()  # the host is right: keep its finer time
+        elif abs(server - self._seconds()) < JITTER:
             return
-        self._offset = offset
+        self._base = server - self._elapsed()
         self._notice()
 
     def now(self) -> datetime:
         """Return Flume's current time as an aware UTC datetime."""
-        return datetime.fromtimestamp(self._local() + self._offset, UTC)
+        return datetime.fromtimestamp(self._seconds(), UTC)
+
+    def _seconds(self) -> float:
+        if self._base is None:
+            return self._local()
+        return self._base + self._elapsed()
 
     def _notice(self) -> None:
-        if self._noticed or abs(self._offset) <= SKEW_NOTICE:
+        offset = self.offset
+        if self._noticed or abs(offset) <= SKEW_NOTICE:
             return
         self._noticed = True
-        side = "behind" if self._offset > 0 else "ahead of"
+        side = "behind" if offset > 0 else "ahead of"
         log.info(
             "the host clock is %.0f s %s Flume's; using Flume's time",
-            abs(self._offset),
+            abs(offset),
             side,
         )

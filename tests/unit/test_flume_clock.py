@@ -56,7 +56,7 @@ def test_garbage_is_ignored_at_debug(
 def test_now_is_the_host_time_plus_the_offset() -> None:
     """After one answer from a server an hour ahead, now() is the server's time."""
     host = FakeClock(HOST)
-    clock = ServerClock(host)
+    clock = ServerClock(host, host)
     clock.observe(header(HOST + 3600))
     assert clock.offset == 3600.5  # the middle of the header's second
     host.now += 42.25
@@ -73,7 +73,7 @@ def test_now_is_within_two_seconds_of_the_server(skew: float, fraction: float) -
     """Half a second of rounding plus 1.5 s of ignored jitter is the worst case."""
     host = FakeClock(HOST)
     host.now += fraction
-    clock = ServerClock(host)
+    clock = ServerClock(host, host)
     clock.observe(header(host.now + skew))
     assert abs(clock.offset - skew) <= 2.0
 
@@ -81,7 +81,7 @@ def test_now_is_within_two_seconds_of_the_server(skew: float, fraction: float) -
 def test_changes_under_a_second_and_a_half_are_jitter() -> None:
     """Whole-second headers wobble; only a real change moves the offset."""
     host = FakeClock(HOST)
-    clock = ServerClock(host)
+    clock = ServerClock(host, host)
     clock.observe(header(HOST + 100))
     host.now += 0.9  # the next header is still the same second, or one later
     clock.observe(header(HOST + 100))
@@ -95,7 +95,7 @@ def test_a_small_host_error_is_not_an_offset() -> None:
     """A host clock under 1.5 s from the middle of the header's second keeps zero."""
     host = FakeClock(HOST)
     host.now += 1.9
-    clock = ServerClock(host)
+    clock = ServerClock(host, host)
     clock.observe(header(HOST))
     assert clock.offset == 0.0
     host.now -= 2.8
@@ -108,7 +108,7 @@ def test_one_info_line_when_the_host_clock_is_a_minute_off(
 ) -> None:
     """Skew over 60 s is said once, with its size and direction; less is not."""
     host = FakeClock(HOST)
-    clock = ServerClock(host)
+    clock = ServerClock(host, host)
     with caplog.at_level(logging.INFO, logger=LOGGER):
         clock.observe(header(HOST + 59))
         assert caplog.records == []
@@ -125,7 +125,8 @@ def test_the_info_line_says_behind_for_a_slow_host(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """A host clock stuck at boot time is behind Flume's."""
-    clock = ServerClock(FakeClock(HOST))
+    host = FakeClock(HOST)
+    clock = ServerClock(host, host)
     with caplog.at_level(logging.INFO, logger=LOGGER):
         clock.observe(header(HOST + 86400))
     assert "86400 s behind Flume's" in caplog.text
