@@ -7,10 +7,18 @@ it adds, from `through`, the contiguous spans that ended at least `lag` minutes 
 so a minute whose data may still arrive is left for a later cycle, and a minute read
 twice is counted once. The file is replaced atomically before `count` returns: a
 state published afterwards is never ahead of what a restart would load.
+
+Two generations are kept: each save first renames meter.json to meter.json.1 (one
+rename, made durable by the directory fsync the save does anyway: no extra write or
+fsync for the SD card). A damaged meter.json is set aside and meter.json.1 loaded; the
+minutes counted since are read again from Flume (back-fill). When both are unreadable
+the meter starts empty and says so in `lost`: the service then restores the counts
+from its own retained states on the broker (`restore`) before it publishes anything.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
@@ -28,6 +36,7 @@ log = logging.getLogger(__name__)
 # Flume's data arrives a minute or two late, and a minute read early reads short.
 LAG_MINUTES = 3
 METER_FILE = "meter.json"
+PREVIOUS = METER_FILE + ".1"  # the generation before the current one
 FORMAT = 1
 MINUTE = timedelta(minutes=1)
 
@@ -49,8 +58,13 @@ class Meter:
 
     def __init__(self, state_dir: Path, *, lag: int = LAG_MINUTES) -> None:
         self.path = state_dir / METER_FILE
+        self.previous = state_dir / PREVIOUS
         self._lag = lag * MINUTE
         self._failing = False  # the last save failed: later failures log at DEBUG
+        # False while meter.json is damaged but still in place: rotating it would
+        # replace the good previous generation with garbage.
+        self._rotate = True
+        self.lost = False  # both generations were unreadable: the counts are gone
         self._readings = self._load()
 
     def reading(self, device_id: str) -> Reading | None:
@@ -64,6 +78,16 @@ class Meter:
             return known
         start = _floor(minute)
         return self._store(device_id, Reading(0.0, start, start))
+
+    def restore(self, device_id: str, reading: Reading) -> bool:
+        """Take a count recovered elsewhere for a device the meter does not know.
+
+        Returns whether it was taken (a device already counted keeps its count).
+        """
+        if device_id in self._readings:
+            return False
+        self._store(device_id, reading)
+        return True
 
     def horizon(self, end: datetime) -> datetime:
         """The newest minute end that counts at `end`: `lag` minutes before it."""
@@ -96,6 +120,8 @@ class Meter:
 
     def _save(self) -> None:
         try:
+            if self._rotate:
+                _rename(self.path, self.previous)
             write_atomic(self.path, _dump(self._readings))
         except OSError as error:
             report = log.debug if self._failing else log.warning
@@ -109,30 +135,72 @@ class Meter:
         if self._failing:
             log.info("saved the meter in %s again", self.path.parent)
         self._failing = False
+        self._rotate = True
 
     def _load(self) -> dict[str, Reading]:
         remove_leftovers(self.path.parent, temp_prefix(self.path))
         try:
-            return _parse(self.path.read_bytes())
-        except (FileNotFoundError, NotADirectoryError):
-            return {}
-        except (OSError, ValueError, TypeError, OverflowError, RecursionError) as error:
-            self._set_aside(error)
-            return {}
+            return _read(self.path)
+        except FileNotFoundError:
+            # Killed between the rotation and the rename: the previous one is newest.
+            return self._load_previous(None)
+        except _DAMAGE as error:
+            return self._load_previous(error)
 
-    def _set_aside(self, error: Exception) -> None:
+    def _load_previous(self, damage: Exception | None) -> dict[str, Reading]:
+        if damage is None:
+            problem = f"{METER_FILE} is missing"
+        else:
+            problem = f"{METER_FILE} is unreadable ({damage}); {self._set_aside()}"
+        try:
+            readings = _read(self.previous)
+        except FileNotFoundError:
+            if damage is not None:  # both missing: a first start, nothing lost
+                self._report_lost(f"{problem}; no {PREVIOUS} to fall back on")
+            return {}
+        except _DAMAGE as error:
+            self._report_lost(f"{problem}; {PREVIOUS} is unreadable too ({error})")
+            return {}
+        log.log(
+            logging.INFO if damage is None else logging.ERROR,
+            "the meter in %s: %s; resumed from %s, the minutes counted after it are "
+            "read again from Flume",
+            self.path.parent, problem, PREVIOUS,
+        )  # fmt: skip
+        return readings
+
+    def _report_lost(self, problem: str) -> None:
+        self.lost = True
+        log.error(
+            "the meter in %s: %s; counting afresh (or from the bridge's retained "
+            "states on the broker)",
+            self.path.parent, problem,
+        )  # fmt: skip
+
+    def _set_aside(self) -> str:
         aside = self.path.with_name(METER_FILE + ".corrupt")
         try:
             self.path.replace(aside)
-            kept = f"kept it as {aside.name}"
         except OSError as move_error:
-            kept = f"could not move it aside: {move_error.strerror}"
-        log.error(
-            "the meter file %s is unreadable (%s); %s and counting afresh",
-            self.path,
-            error,
-            kept,
-        )
+            self._rotate = False
+            return f"could not move it aside: {move_error.strerror}"
+        return f"kept it as {aside.name}"
+
+
+# What a damaged or unreadable meter file raises on reading and parsing.
+_DAMAGE = (OSError, ValueError, TypeError, OverflowError, RecursionError)
+
+
+def _read(path: Path) -> dict[str, Reading]:
+    try:
+        return _parse(path.read_bytes())
+    except NotADirectoryError as error:  # STATE_DIR is a file: nothing to read
+        raise FileNotFoundError(str(error)) from error
+
+
+def _rename(path: Path, target: Path) -> None:
+    with contextlib.suppress(FileNotFoundError):  # the first save: no generation yet
+        path.replace(target)
 
 
 def _floor(moment: datetime) -> datetime:

@@ -12,6 +12,7 @@ from bridge import app
 from bridge.config import Settings
 from bridge.flume.tokens import Credentials
 from bridge.service import Service
+from bridge.service.recovery import recover_from_broker
 
 
 def run(settings: Settings, *, demo: bool = False) -> None:
@@ -34,6 +35,8 @@ def run(settings: Settings, *, demo: bool = False) -> None:
 def serve(settings: Settings, login: Credentials) -> None:
     """The service of `settings` and `login`, with SIGTERM and SIGINT stopping it."""
     with closing(app.parts(settings, login)) as parts:
+        # Before the service publishes anything: a lost meter takes back its counts.
+        recover_from_broker(settings, parts.meter)
         service = app.service(parts, threading.Event())
         with _signals(service):
             service.run()

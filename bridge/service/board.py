@@ -24,6 +24,8 @@ class _Entry:
     leak: bool | None = None
     high_flow: bool | None = None
     last_success: datetime | None = None  # our clock: the last answered usage query
+    released: bool = False  # the state goes out before a usage answer
+    unanswered: bool = False  # a usage poll failed, and none has answered yet
 
 
 class Board:
@@ -60,6 +62,34 @@ class Board:
         """The device with this id, if served."""
         entry = self._entries.get(device_id)
         return entry.device if entry else None
+
+    def held(self, device_id: str) -> bool:
+        """Whether a sensor's state waits for its first usage answer."""
+        entry = self._entries[device_id]
+        return entry.device.is_sensor and entry.usage is None and not entry.released
+
+    def set_unanswered(self, device_id: str) -> None:
+        """Record a usage poll that failed before any answered."""
+        entry = self._entries[device_id]
+        entry.unanswered = entry.usage is None
+
+    def urgent(self, device_id: str) -> bool:
+        """Whether an unanswered sensor has a leak, high flow or low battery to tell.
+
+        Such news is worth more than the readings its state would lack.
+        """
+        entry = self._entries[device_id]
+        low = entry.device.battery_level == "low"
+        return entry.unanswered and bool(entry.leak or entry.high_flow or low)
+
+    def release(self, device_id: str, count: Usage | None) -> None:
+        """Let a sensor's state out before a usage answer, with the meter's count.
+
+        The count is usage without an answer: the sensor is still not `online`.
+        """
+        entry = self._entries[device_id]
+        entry.released = True
+        entry.usage = entry.usage or count
 
     def set_usage(self, device_id: str, usage: Usage, at: datetime) -> None:
         """Record an answered usage query (at `at`, our clock)."""

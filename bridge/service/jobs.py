@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -13,25 +13,22 @@ from bridge.contract import Contract
 from bridge.errors import (
     BridgeError,
     ConfigError,
-    FlumeProtocolError,
     FlumeRateLimitError,
 )
 from bridge.flume.budget import RequestBudget
-from bridge.flume.client import FlumeClient, served
+from bridge.flume.client import FlumeClient, select_devices, served
 from bridge.flume.planner import Plan, plan
-from bridge.flume.reading import read as reading_of
-from bridge.flume.windows import Window, queries, usage_windows
-from bridge.meter import Meter, Span
-from bridge.models import Answer, Device, Diagnostics, Message, Point, Usage
+from bridge.meter import Meter
+from bridge.models import Device, Diagnostics, Message, Usage
 from bridge.service.board import Board
+from bridge.service.streaks import Streaks
+from bridge.service.usage import counted, poll
 
 log = logging.getLogger(__name__)
 
 # A usage answer that moves Flume's clock by more than this was asked for the
 # wrong windows.
 CLOCK_JUMP = timedelta(minutes=1)
-MINUTE = timedelta(minutes=1)
-FALLBACK_TZ = "UTC"
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +68,7 @@ class Jobs:
         self.failures = 0  # failed jobs since the last success
         self._sent: dict[str, bytes] = {}  # retained topic -> the payload sent last
         self._availability: dict[str, bool] = {}
+        self._streaks = Streaks(log)
 
     def failed(self, label: str, error: BridgeError) -> None:
         """Note a job that failed (it is retried on the schedule)."""
@@ -98,8 +96,7 @@ class Jobs:
         """
         self._room(2)  # devices, then locations
         first = not self.board.listed
-        wanted = self._parts.settings.flume_device_ids
-        selected = served(self._client.devices(), wanted, strict=first)
+        selected = self._served(self._client.devices(), strict=first)
         gone = self.board.replace_devices(selected)
         discovery = self._parts.contract.discovery
         for message in discovery.removals(gone) + discovery.configs(selected):
@@ -119,20 +116,47 @@ class Jobs:
         self.plan = self.plan if fresh == self.plan else fresh
 
     def usage(self, device_id: str) -> None:
-        """Poll one sensor's usage (one request) and publish its state."""
+        """Poll one sensor's usage (one request) and publish its state.
+
+        A sensor's first state after a start waits for this answer: the previous
+        run's retained state holds every reading, and a state without them would
+        blank them for every subscriber. When the first poll fails, a sensor the
+        meter did not know before goes out with the meter's total (no retained
+        readings to blank); one it knew stays as the broker retains it, until a
+        leak, a high flow or a low battery is worth more than those readings.
+        """
         device = self.board.device(device_id)
         if device is None:
             return  # it left the account since the job was planned
-        now = self._parts.now()
-        reading = poll(self._client, self._parts.meter, device, now)
+        known = self._parts.meter.reading(device_id) is not None
+        try:
+            reading = self._poll(device)
+        except BridgeError:
+            self.board.set_unanswered(device_id)
+            if not known and self.board.held(device_id):
+                self._release(device_id)
+            self.publish_state(device_id)  # released, or urgent news held back
+            raise
+        self.board.set_usage(device_id, reading, self._parts.now())
+        self.publish_state(device_id)
+
+    def _poll(self, device: Device) -> Usage:
+        now, meter = self._parts.now(), self._parts.meter
+        reading = poll(self._client, meter, device, now, self._streaks)
         if abs(self._parts.now() - now) > CLOCK_JUMP:
             # Flume's clock was learnt anew from this very answer (the first after
             # a jump, or a host clock set at last): ask again for the right windows.
             moved = self._parts.now() - now
-            log.info("Flume's time moved by %s; polling %s again", moved, device_id)
-            reading = poll(self._client, self._parts.meter, device, self._parts.now())
-        self.board.set_usage(device_id, reading, self._parts.now())
-        self.publish_state(device_id)
+            log.info("Flume's time moved by %s; polling %s again", moved, device.id)
+            now = self._parts.now()
+            reading = poll(self._client, meter, device, now, self._streaks)
+        return reading
+
+    def _release(self, device_id: str) -> None:
+        """Let a sensor's first state out with the meter's count, the rest unknown."""
+        count = self._parts.meter.reading(device_id)
+        now = self._parts.now()
+        self.board.release(device_id, counted(count, now) if count else None)
 
     def leaks(self, device_id: str) -> None:
         """Ask whether Flume sees a leak at one sensor (one request)."""
@@ -156,9 +180,15 @@ class Jobs:
             self.publish_state(device.id)
 
     def publish_state(self, device_id: str) -> None:
-        """Publish a device's state and, for a sensor, its availability."""
+        """Publish a device's state and, for a sensor, its availability.
+
+        A sensor's state is held back until its first usage poll has answered.
+        """
         now = self._parts.now()
-        state = self.board.state(device_id, now)
+        if self.board.held(device_id) and self.board.urgent(device_id):
+            log.info("sensor %s: news before its first usage answer", device_id)
+            self._release(device_id)
+        state = None if self.board.held(device_id) else self.board.state(device_id, now)
         if state is not None:
             self._publish(self._payloads.state(state))
         self.publish_availability(device_id, now)
@@ -206,6 +236,22 @@ class Jobs:
             self._sent[message.topic] = message.payload
         self._send(message)
 
+    def _served(self, devices: list[Device], *, strict: bool) -> list[Device]:
+        """The devices FLUME_DEVICE_IDS selects; a chosen one gone is news once."""
+        wanted = self._parts.settings.flume_device_ids
+        if strict:
+            return served(devices, wanted)
+        chosen, unknown = select_devices(devices, wanted)
+        for device_id in wanted:
+            key = f"gone {device_id}"
+            if device_id in unknown:
+                self._streaks.warn(
+                    key, "device %s is no longer in the account", device_id
+                )
+            else:
+                self._streaks.clear(key, "device %s is in the account again", device_id)
+        return chosen
+
     def _room(self, requests: int) -> None:
         budget = self._parts.budget
         if requests > budget.per_hour - budget.reserve:
@@ -232,74 +278,3 @@ def _describe(board: Board) -> str:
         f"{sensors} water sensor{'' if sensors == 1 else 's'} and "
         f"{others} other device{'' if others == 1 else 's'}"
     )
-
-
-def zone_of(device: Device) -> str:
-    """The device's location time zone; UTC (with a warning) when Flume gives none."""
-    if device.location is not None:
-        return device.location.tz
-    log.warning("device %s has no location: its windows use UTC", device.id)
-    return FALLBACK_TZ
-
-
-def poll(client: FlumeClient, meter: Meter, device: Device, now: datetime) -> Usage:
-    """Query a sensor's windows (one request), count settled minutes, return usage.
-
-    A window that cannot be read costs only its own field (null) and its minutes.
-
-    Raises:
-        FlumeError: the query failed or its whole answer is unusable; nothing is
-            counted.
-    """
-    reading = meter.reading(device.id) or meter.begin(device.id, now)
-    windows, answer = ask(client, device, now, reading.through)
-    found = reading_of(windows, answer, client.habits.dialect)
-    client.habits.learn(**found.lessons)
-    client.watch.note(device.id, list(dict.fromkeys(w.field for w in windows)), found)
-    end = windows[0].end
-    horizon = meter.horizon(end)
-    reading = meter.count(device.id, found.spans, horizon)
-    return Usage(
-        updated_at=end,
-        windows=found.values,
-        flow_gpm=flow(found.spans, horizon),
-        total_gallons=reading.gallons,
-        total_since=reading.since,
-        total_through=reading.through,
-    )
-
-
-def ask(
-    client: FlumeClient, device: Device, now: datetime, through: datetime
-) -> tuple[tuple[Window, ...], Answer]:
-    """The windows at `now` and Flume's answer.
-
-    Asked again only when a refusal taught a limit (the windows are cut anew), so
-    the same request is never sent twice.
-    """
-    zone = zone_of(device)
-    while True:
-        dialect = client.habits.dialect
-        windows = usage_windows(now, zone, counted_through=through, dialect=dialect)
-        try:
-            return windows, client.query(device.id, queries(windows))
-        except FlumeProtocolError:
-            if client.habits.dialect == dialect:
-                raise
-
-
-def read(
-    windows: Sequence[Window], answer: Mapping[str, list[Point]]
-) -> tuple[dict[str, float], list[Span]]:
-    """The readable windows in gallons, and the counted series as spans."""
-    found = reading_of(windows, answer)
-    return found.values, found.spans
-
-
-def flow(spans: Sequence[Span], horizon: datetime) -> float | None:
-    """Gallons a minute: the water of the newest settled minute, if it was read."""
-    newest = horizon - MINUTE
-    for start, minutes, gallons in spans:
-        if start == newest and minutes == 1:
-            return gallons
-    return None

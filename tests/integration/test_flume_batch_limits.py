@@ -18,7 +18,7 @@ import pytest
 from bridge.flume.client import FlumeClient
 from bridge.meter import Meter
 from bridge.models import Device, Location, Usage
-from bridge.service.jobs import poll
+from bridge.service.usage import poll
 from bridge.simulator.behaviour import Behaviour
 from bridge.simulator.server import Simulator
 from tests.support.clock import utc

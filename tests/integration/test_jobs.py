@@ -149,6 +149,7 @@ def test_new_alerts_are_events_and_high_flow_is_in_the_state(
     sensor = sim.model.account.sensors[0].id
     jobs, published = make_jobs(sim)
     jobs.devices()
+    jobs.usage(sensor)  # a sensor's state goes out once its usage has answered
     jobs.alerts()
     assert published.on(f"flume/{sensor}/event") == []
     assert published.state(sensor)["high_flow"] is False

@@ -16,7 +16,7 @@ import pytest
 from bridge.flume.client import FlumeClient
 from bridge.flume.windows import BACKFILL_HOURS, queries, usage_windows
 from bridge.meter import Meter, Reading
-from bridge.service.jobs import read
+from bridge.service.usage import read
 from bridge.simulator.server import Simulator
 from tests.support.clock import utc
 from tests.support.flume import WiringFactory, route_count

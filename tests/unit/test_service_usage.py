@@ -9,7 +9,7 @@ import pytest
 
 from bridge.flume.windows import Window, usage_windows
 from bridge.models import Device, Location, Point
-from bridge.service.jobs import FALLBACK_TZ, MINUTE, flow, read, zone_of
+from bridge.service.usage import FALLBACK_TZ, MINUTE, flow, read, zone_of
 
 NOW = datetime(2026, 3, 10, 18, 30, 15, tzinfo=UTC)
 END = NOW.replace(second=0)

@@ -1,0 +1,32 @@
+"""Conditions that repeat poll after poll: one WARNING a streak, then DEBUG."""
+
+from __future__ import annotations
+
+import logging
+
+
+class Streaks:
+    """Which repeated conditions are current, so that each is news only once.
+
+    A condition is named by a key (e.g. "no location 123"); `warn` logs at WARNING
+    when its streak starts and at DEBUG while it lasts; `clear` ends the streak, so
+    the condition coming back is news again.
+    """
+
+    def __init__(self, log: logging.Logger) -> None:
+        self._log = log
+        self._current: set[str] = set()
+
+    def warn(self, key: str, message: str, *args: object) -> None:
+        """Log `message` at WARNING if the streak of `key` starts now, else DEBUG."""
+        level = logging.DEBUG if key in self._current else logging.WARNING
+        self._current.add(key)
+        self._log.log(level, message, *args)
+
+    def clear(self, key: str, message: str | None = None, *args: object) -> None:
+        """End the streak of `key`; log `message` at INFO if one was current."""
+        if key not in self._current:
+            return
+        self._current.discard(key)
+        if message is not None:
+            self._log.info(message, *args)
