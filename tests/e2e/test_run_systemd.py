@@ -11,7 +11,8 @@ from pathlib import Path
 from tests.support.bridge import BridgeProcess, bridge_env
 from tests.support.broker import Broker
 from tests.support.mqtt import subscriber
-from tests.support.notify import Manager
+from tests.support.notify import WAIT, Manager
+from tests.support.service import eventually
 from tests.support.simulator import SimFactory
 
 WATCHDOG_USEC = 2_000_000  # a ping about every second (half the timeout)
@@ -47,13 +48,14 @@ def retained(broker: Broker, topic: str) -> list[bytes]:
 def test_ready_watchdog_status_and_a_clean_stop(
     sim_factory: SimFactory, broker: Broker, manager: Manager, tmp_path: Path
 ) -> None:
-    """READY=1 once a state is retained, a ping a second, STATUS=; SIGTERM: exit 0."""
+    """READY=1 at start, a state retained, a ping a second, STATUS=; SIGTERM: exit 0."""
     bridge, sensor = start(sim_factory, broker, manager, tmp_path)
     try:
         manager.wait(lambda m: "READY=1" in m, "READY=1")
-        # At READY the state is already on the broker: a newcomer gets it retained.
-        states = retained(broker, f"flume/{sensor}/state")
-        assert states, bridge.text()
+        # READY=1 waits for nothing on the network; a newcomer gets the state
+        # retained once the first poll has answered.
+        manager.wait_status("1 sensor; broker connected")
+        eventually(lambda: bool(retained(broker, f"flume/{sensor}/state")), WAIT)
         manager.wait(lambda m: m.count("WATCHDOG=1") >= 4, "four watchdog pings")
     finally:
         signalled = time.monotonic()
