@@ -50,13 +50,12 @@ def arrival(broker: Broker, sensor: str) -> tuple[Seen, float]:
 @pytest.mark.parametrize(
     "outage",
     [
-        pytest.param(30.0, id="30s"),
+        pytest.param(30.0, id="30s", marks=pytest.mark.timeout(120)),
         pytest.param(
             300.0, id="5min", marks=[pytest.mark.slow, pytest.mark.timeout(600)]
         ),
     ],
 )
-@pytest.mark.timeout(120)
 def test_a_broker_absent_at_boot_holds_nothing_back(
     outage: float,
     sim_factory: SimFactory,
