@@ -20,6 +20,7 @@ from tests.support.simulator import SimFactory
 PASSWORD = "broker-secret"  # what the bridge is configured with
 ROTATED = "rotated-secret"  # what the broker wants while it refuses the bridge
 QUERY = "POST /users/{uid}/devices/{did}/query"
+DISCOVERY = "homeassistant/device/flume_{}/config"
 RECOVERY_LIMIT = 70.0  # seconds from the broker's fix to a state (issue 12)
 WAIT = 30.0  # for anything else on a loaded machine; never an assertion on speed
 
@@ -40,11 +41,20 @@ def bridge_for(
 
 
 def first_state(broker: Broker, sensor: str) -> Seen:
-    """The first state a subscriber of the (fixed) broker gets from the bridge."""
-    topic = f"flume/{sensor}/state"
-    with subscriber(broker, (topic,)) as sub:
-        found = sub.wait_for(bool, timeout=RECOVERY_LIMIT + WAIT)
-    return found[0]
+    """The first state the (fixed) broker gets from the bridge, after everything else.
+
+    The broker keeps nothing over a restart: whatever arrives, the bridge sent after
+    the fix: `online`, discovery, diagnostics and the newest state.
+    """
+    state = f"flume/{sensor}/state"
+    wanted = (state, "flume/status", "flume/diagnostics", DISCOVERY.format(sensor))
+    with subscriber(broker, ("flume/#", "homeassistant/#")) as sub:
+        sub.wait_for(
+            lambda seen: set(wanted) <= {s.topic for s in seen},
+            timeout=RECOVERY_LIMIT + WAIT,
+        )
+        assert sub.on("flume/status")[-1].payload == b"online"
+        return sub.on(state)[0]
 
 
 def errors(bridge: BridgeProcess) -> list[str]:

@@ -11,6 +11,7 @@ import pytest
 from bridge.simulator.server import Simulator
 from tests.conftest import BrokerFactory
 from tests.support.bridge import newest_state
+from tests.support.broker import Broker, TlsFiles
 from tests.support.mqtt import subscriber
 from tests.support.service import datagrams, eventually, running, service_settings
 
@@ -58,3 +59,27 @@ def test_a_refusal_while_serving_is_one_error_a_status_and_no_end(
         in (errors[0])
     )
     assert PASSWORD not in caplog.text
+
+
+def test_a_certificate_refused_at_start_is_one_error_and_flume_is_polled(
+    sim: Simulator,
+    mosquitto_tls: Broker,
+    tls_files: TlsFiles,
+    caplog: pytest.LogCaptureFixture,
+    tmp_path: Path,
+) -> None:
+    """A CA that does not vouch for the broker: one ERROR naming the TLS files."""
+    caplog.set_level(logging.INFO)
+    settings = service_settings(
+        sim,
+        mosquitto_tls,
+        tmp_path / "state",
+        mqtt_tls=True,
+        mqtt_ca_file=tls_files.client_cert,  # not the CA that signed the broker's
+    )
+    with running(settings) as service:
+        eventually(lambda: any(service.service.jobs.board.last_success().values()))
+        assert service.finish() is None
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1, errors
+    assert "check MQTT_CA_FILE, MQTT_CERT_FILE, MQTT_KEY_FILE" in errors[0]
