@@ -129,11 +129,10 @@ class Service:
             return []  # the commands wait in the publisher for the next pump
 
     def _refused(self, refusal: MqttAuthError) -> None:
-        """The broker began to refuse us: one ERROR per streak, and keep serving.
+        """The broker began to refuse us: one ERROR per streak, and serve on.
 
-        Not fatal in `run`: an auth backend may come up after the broker (Home
-        Assistant's Mosquitto add-on) or a password be half-way through a change.
-        Paho asks again at most a minute apart; the snapshot goes out on the connect.
+        An auth backend may come up after its broker (Home Assistant's Mosquitto
+        add-on), a password be half-way through a change: paho asks again.
         """
         log.error(
             "%s; asking again at most a minute apart, polling Flume meanwhile", refusal
