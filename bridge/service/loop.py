@@ -104,7 +104,8 @@ class Service:
         except MqttAuthError as refusal:
             self._refused(refusal)
         except MqttError as error:
-            log.warning("%s; polling Flume meanwhile", error)
+            # INFO: the connection has logged this streak's WARNING already.
+            log.info("%s; polling Flume meanwhile", error)
         self._add("devices", STARTUP_RETRY, self._devices, now=True)
 
     def step(self) -> None:
