@@ -18,7 +18,7 @@ from paho.mqtt.enums import MQTTErrorCode
 from bridge.config import Settings
 from bridge.contract.payloads import OFFLINE, ONLINE
 from bridge.contract.topics import Topics
-from bridge.errors import MqttError
+from bridge.errors import MqttAuthError, MqttError
 from bridge.models import Message
 from bridge.mqtt.client import Will
 from bridge.mqtt.connection import (
@@ -66,7 +66,9 @@ class MqttPublisher:
     It remembers the newest retained message per topic and re-sends them (discovery
     first) on every connect and once after Home Assistant's birth message. Paho's
     thread only queues events; `pump()`, called often by the main thread, acts on them
-    and returns the commands for the service. A broker outage never raises.
+    and returns the commands for the service. A broker outage never raises; a broker
+    that refuses us raises once per streak (until the next connect) while paho keeps
+    asking it, so that the caller decides whether that ends it.
     """
 
     def __init__(
@@ -97,12 +99,18 @@ class MqttPublisher:
         self._commands: list[Command] = []
         self._birth_due: float | None = None
         self._subscription: int | None = None  # SUBSCRIBE awaiting its SUBACK
+        self._raised: MqttAuthError | None = None  # the refusal streak raised already
         self.resends = 0  # snapshot re-sends so far (connects, births, republish)
 
     @property
     def connected(self) -> bool:
         """Whether the broker accepted us, as of the last `pump()`."""
         return self._connection.connected
+
+    @property
+    def refusal(self) -> MqttAuthError | None:
+        """Why the broker refuses us, from its first refusal to the next connect."""
+        return self._connection.refusal
 
     def start(self) -> None:
         """Connect in the background; paho retries with backoff until `stop()`."""
@@ -116,14 +124,17 @@ class MqttPublisher:
             MqttError: not connected within `timeout` seconds (paho keeps trying).
         """
         deadline = time.monotonic() + timeout
-        self._connection.wait_connected(timeout)
+        try:
+            self._connection.wait_connected(timeout)
+        except MqttAuthError as refusal:
+            self._raised = refusal
+            raise
         self._process(self._connection.poll())
         # Also wait for SUBACK, so that a birth or button press sent after we return
         # reaches us.
         while self._subscription is not None:
             remaining = deadline - time.monotonic()
-            if self._connection.refusal is not None:
-                raise self._connection.refusal
+            self._raise_refusal()
             if remaining <= 0:
                 raise MqttError(f"MQTT broker {self._connection.address}: no SUBACK")
             self._process(self._connection.poll(remaining))
@@ -152,13 +163,13 @@ class MqttPublisher:
         Waits up to `timeout` seconds for a command, acting on events meanwhile.
 
         Raises:
-            MqttAuthError: the broker refused the credentials or a certificate.
+            MqttAuthError: the broker began to refuse the credentials or a
+                certificate (once per streak; paho asks again, at most a minute apart).
         """
         deadline = time.monotonic() + timeout
         while True:
             self._process(self._connection.poll(self._wait(deadline)))
-            if self._connection.refusal is not None:
-                raise self._connection.refusal
+            self._raise_refusal()
             if self._birth_due is not None and self._clock() >= self._birth_due:
                 self._birth_due = None
                 self._resend("Home Assistant birth")
@@ -190,6 +201,12 @@ class MqttPublisher:
         trace: TracebackType | None,
     ) -> None:
         self.stop()
+
+    def _raise_refusal(self) -> None:
+        refusal = self._connection.refusal
+        if refusal is not None and refusal is not self._raised:
+            self._raised = refusal
+            raise refusal
 
     def _wait(self, deadline: float) -> float:
         remaining = deadline - time.monotonic()
