@@ -233,6 +233,7 @@ def moments(draw: st.DrawFn) -> tuple[datetime, str]:
 @given(moment=moments())
 @example(moment=(utc(2026, 4, 4, 16, 10, 0), "Australia/Lord_Howe"))  # half-hour fold
 @example(moment=(utc(2026, 11, 2, 9, 30, 0), LA))  # last_24_hours from the second 01:30
+@example(moment=(utc(2025, 4, 6, 15, 0, 0), "Australia/Lord_Howe"))  # a 30-min part
 def test_every_query_names_exactly_its_window(moment: tuple[datetime, str]) -> None:
     """Read as Flume reads them, the queries hold each window in whole buckets.
 
