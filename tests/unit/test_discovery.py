@@ -34,8 +34,8 @@ ALLOWED_STATE_CLASSES: dict[str | None, set[str | None]] = {
     None: {"measurement", None},
 }
 BINARY_SENSOR_CLASSES = {"moisture", "problem", "battery", "connectivity"}
-BINARY_KEYS = ("leak", "high_flow", "low_battery", "connected", "status")
-BINARY_KEYS += ("continuous_flow", "sustained_flow", "away_flow")  # local rules
+BINARY_KEYS: tuple[str, ...] = ("leak", "high_flow", "low_battery", "connected")
+BINARY_KEYS += ("status", "continuous_flow", "sustained_flow", "away_flow")
 ENERGY_UNITS = {"CCF", "ft³", "m³", "gal", "L", "MCF"}  # energy/validate.py
 ENERGY_KEYS = ("total", "today", "this_week", "this_month", "this_year")
 HA_ID = re.compile(r"[a-zA-Z0-9_-]+")
