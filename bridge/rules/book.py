@@ -139,7 +139,9 @@ def _judge(
             minutes[start] = gallons
         else:
             longer[start] = max(longer.get(start, start), start + length * MINUTE)
-    oldest = min([*minutes, *longer], default=horizon)
+    if not minutes and not longer:
+        return  # nothing readable: wait for a later answer
+    oldest = min([*minutes, *longer])
     while tracker.through < horizon:
         at = tracker.through
         if at in minutes:
