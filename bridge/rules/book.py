@@ -147,9 +147,11 @@ def _judge(
         if at in minutes:
             yield from tracker.minute(minutes[at], away, limits)
         elif at in longer and longer[at] <= horizon:
+            log.debug("%s to %s: not read minute by minute", at, longer[at])
             yield from tracker.gap(longer[at])
         elif at < oldest:
             # Older than anything Flume still answers with: it will never come.
+            log.debug("%s to %s: no longer in Flume's answers", at, oldest)
             yield from tracker.gap(min(oldest, horizon))
         else:
             return  # not in the answer yet: a later poll reads it
