@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -166,7 +167,9 @@ class Jobs:
             moved = self._parts.now() - now
             log.info("Flume's time moved by %s; polling %s again", moved, device.id)
             now = self._parts.now()
-            reading = poll(self._client, meter, device, now, self._streaks)
+            again = poll(self._client, meter, device, now, self._streaks)
+            # The first answer's minutes are counted: the rules must see them too.
+            reading = dataclasses.replace(again, spans=reading.spans + again.spans)
         return reading
 
     def _release(self, device_id: str) -> None:
