@@ -38,6 +38,7 @@ RULES = {
     "RULE_SUSTAINED_MINUTES": "10",
 }
 TOILET, HOSE, SHOWER = 0.5, 6.0, 2.5  # gallons a minute
+END = 73  # minutes after ONSET: every session has ended and settled
 
 
 def at(minutes: float) -> datetime:
@@ -87,7 +88,7 @@ def uses(sim: Simulator, sensor: str, since: datetime, until: datetime) -> list[
 def first_run(
     sub: Subscriber, sim: Simulator, sensor: str, flume: SimSession
 ) -> list[dict[str, Any]]:
-    """The toilet runs 30 minutes, then the hose from ONSET + 33; the events told."""
+    """The toilet runs 31 minutes, then the hose from ONSET + 36; the events told."""
     leak(sim, sensor, TOILET)  # a running toilet from ONSET
     sim.clock.set(at(15 + LAG - 1))
     assert poll(sub, sim, sensor)["continuous_flow"] is False
@@ -99,10 +100,11 @@ def first_run(
     assert flume_leak(flume, user, sensor) is False
     sim.clock.set(at(30))
     assert flume_leak(flume, user, sensor) is True  # Flume's own, 30 minutes in
-    leak(sim, sensor, None)  # stops at ONSET + 31
-    sim.clock.set(at(32))
-    leak(sim, sensor, HOSE)  # a hose left open from ONSET + 33
-    sim.clock.set(at(33 + 10 + LAG))
+    leak(sim, sensor, None)  # stops at ONSET + 31: off at + 32 (the dry minute's end)
+    sim.clock.set(at(32 + LAG))
+    assert poll(sub, sim, sensor)["continuous_flow"] is False
+    leak(sim, sensor, HOSE)  # a hose left open from ONSET + 36
+    sim.clock.set(at(36 + 10 + LAG))
     hose = poll(sub, sim, sensor)
     assert (hose["sustained_flow"], hose["continuous_flow"]) == (True, False)
     # Events follow the state: on, off, the toilet's session, the hose's rule on.
@@ -118,12 +120,12 @@ def second_run(sub: Subscriber, sim: Simulator, sensor: str) -> dict[str, Any]:
     resumed = sub.on(topic)[-1].json()
     assert resumed["total_through"] == settled(sim)
     assert resumed["sustained_flow"] is True  # the value is back at once
-    leak(sim, sensor, None)  # the hose stops at ONSET + 47
-    sim.clock.set(at(50))
-    leak(sim, sensor, SHOWER)  # a shower from ONSET + 51 ...
-    sim.clock.set(at(58))
-    leak(sim, sensor, None)  # ... to ONSET + 59
-    sim.clock.set(at(70))
+    leak(sim, sensor, None)  # the hose stops at ONSET + 50
+    sim.clock.set(at(53))
+    leak(sim, sensor, SHOWER)  # a shower from ONSET + 54 ...
+    sim.clock.set(at(61))
+    leak(sim, sensor, None)  # ... to ONSET + 62
+    sim.clock.set(at(END))
     return poll(sub, sim, sensor)
 
 
@@ -132,14 +134,14 @@ def check_sessions(
 ) -> None:
     """The sessions are the simulator's own uses and add up to its truth."""
     sessions = [e["session"] for e in found if e["type"] == "session"]
-    recorded = uses(sim, sensor, ONSET - MINUTE, at(70))
+    recorded = uses(sim, sensor, ONSET - MINUTE, at(END))
     assert [(s["start"], s["end"]) for s in sessions] == [
         (u["start"], u["end"]) for u in recorded
     ]
     assert [s["minutes"] for s in sessions] == [31, 14, 8]
     assert [s["peak_flow"] for s in sessions] == [TOILET, HOSE, SHOWER]
     assert final["last_session"] == sessions[-1]
-    water = truth(sim, sensor, START.replace(hour=0, minute=0, second=0), at(70))
+    water = truth(sim, sensor, START.replace(hour=0, minute=0, second=0), at(END))
     assert math.isclose(sum(s["volume"] for s in sessions), water, abs_tol=0.01)
 
 
@@ -173,8 +175,8 @@ def test_rules_turn_on_and_off_once_each_across_a_restart(
     assert changes == [
         ("continuous_flow", True, ONSET + 15 * MINUTE),
         ("continuous_flow", False, ONSET + 32 * MINUTE),  # the first dry minute's end
-        ("sustained_flow", True, ONSET + 43 * MINUTE),
-        ("sustained_flow", False, ONSET + 48 * MINUTE),
+        ("sustained_flow", True, ONSET + 46 * MINUTE),
+        ("sustained_flow", False, ONSET + 51 * MINUTE),
     ]
     check_sessions(sim, sensor, found, final)
     assert "Traceback" not in bridge.text()
