@@ -146,7 +146,12 @@ class Jobs:
         events = self._judge(device, reading)
         self.publish_state(device_id)
         for event in events:
-            log.info("event %s at %s: %s", event.type, device_id, event.message)
+            log.info(
+                "event %s at %s: %s",
+                event.type,
+                device_id,
+                event.message or event.title,
+            )
             self._publish(self._payloads.event(device_id, event))
 
     def _judge(self, device: Device, usage: Usage) -> list[Event]:
