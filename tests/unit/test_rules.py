@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -277,3 +279,58 @@ def test_settings_override_the_defaults_in_their_units() -> None:
     limits = thresholds(settings, UNIT_SYSTEMS["cubic_meters"])
     assert limits.sustained_gpm == pytest.approx(2.0 / (3.785411784 * 60 / 1000))
     assert limits.away_gallons == pytest.approx(10 / 3.785411784)
+
+
+def stored(tmp_path: Path) -> dict[str, Any]:
+    """rules.json of a book with an open session and a last one, as a document."""
+    book = primed(tmp_path)
+    feed(book, [1.0, 0, 0, 2.0], T0 + MINUTE)
+    document: dict[str, Any] = json.loads((tmp_path / RULES_FILE).read_bytes())
+    return document
+
+
+def test_rules_json_keeps_an_open_session_and_the_last_one(tmp_path: Path) -> None:
+    """What a restart loads is what was judged: the open session, the last one."""
+    stored(tmp_path)
+    before = primed(tmp_path).tracker(DEVICE)
+    again = RuleBook(tmp_path, LIMITS).tracker(DEVICE)
+    assert again == before
+    assert again is not None
+    assert again.session is not None
+    assert again.last_session is not None
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda d: d.update(devices=[]),
+        lambda d: d["devices"][DEVICE]["on"].pop("away_flow"),
+        lambda d: d["devices"][DEVICE].update(away=["x"]),
+        lambda d: d["devices"][DEVICE].update(away=[-1.0]),
+        lambda d: d["devices"][DEVICE].update(wet_streak=True),
+        lambda d: d["devices"][DEVICE].update(through="2026-11-28T00:00:00"),
+        lambda d: d["devices"][DEVICE].update(through=5),
+        lambda d: d["devices"][DEVICE]["session"].update(dry=-1),
+        lambda d: d["devices"][DEVICE]["last_session"].update(minutes="8"),
+    ],
+)
+def test_each_damaged_field_of_rules_json_is_refused(
+    tmp_path: Path, damage: Callable[[dict[str, Any]], object]
+) -> None:
+    """A field of the wrong kind makes the whole file unreadable: start afresh."""
+    document = stored(tmp_path)
+    damage(document)
+    (tmp_path / RULES_FILE).write_text(json.dumps(document))
+    assert RuleBook(tmp_path, LIMITS).tracker(DEVICE) is None
+
+
+def test_minutes_older_than_any_answer_are_a_gap(tmp_path: Path) -> None:
+    """A book far behind Flume's answers (an old rules.json) skips to what they hold."""
+    book = primed(tmp_path)
+    feed(book, [1.0], T0 + MINUTE)
+    later = T0 + 30 * MINUTE
+    events = book.update(DEVICE, minutes([0, 0], later), later + 2 * MINUTE, False)
+    assert [e.type for e in events] == ["session"]
+    tracker = book.tracker(DEVICE)
+    assert tracker is not None
+    assert tracker.through == later + 2 * MINUTE
