@@ -37,6 +37,11 @@ class Entity:
 BINARY: Final[Mapping[str, object]] = {"payload_on": "True", "payload_off": "False"}
 
 
+SESSION_VOLUME: Final = (
+    "{{ value_json.last_session.volume if value_json.last_session else None }}"
+)
+
+
 def _volume(key: str, name: str, state_class: str | None) -> Entity:
     return Entity(
         key, "sensor", name, "water", state_class, unit="volume", json_key=key
@@ -68,6 +73,21 @@ SENSOR_ENTITIES: Final = (
     _volume("last_24_hours", "Last 24 hours", None),
     _binary("leak", "Leak", "moisture"),
     _binary("high_flow", "High flow", "problem"),
+    # The local rules: judged by the bridge over the counted minutes, they clear
+    # when the water stops (Flume's `leak` and `high_flow` stay Flume's verdicts).
+    _binary("continuous_flow", "Continuous flow", "moisture"),
+    _binary("sustained_flow", "Sustained flow", "problem"),
+    _binary("away_flow", "Water while away", "moisture"),
+    Entity(
+        "last_session_volume",
+        "sensor",
+        "Last session volume",
+        "water",
+        unit="volume",
+        json_key="last_session",
+        # `null` before the first session: render None (unknown), not an error.
+        extra={"value_template": SESSION_VOLUME},
+    ),
     _binary("low_battery", "Low battery", "battery"),
     Entity(
         "battery_level",

@@ -42,6 +42,8 @@ def _plain(value: object) -> object:
         return utc_text(value)
     if isinstance(value, float) and not math.isfinite(value):
         return None  # unknown: JSON has no NaN, and a subscriber must not see one
+    if isinstance(value, dict):  # a nested record: a state's last session
+        return {name: _plain(item) for name, item in value.items()}
     return value
 
 
@@ -85,7 +87,13 @@ class Payloads:
     def event(self, device_id: str, event: Event) -> Message:
         """`<base>/<id>/event`, not retained: one new alert."""
         topic = self._topics.device(device_id, "event")
-        return Message(topic, to_json(_document(event)), retain=False)
+        session = self._units.session_of(event.session)
+        document = _document(dataclasses.replace(event, session=session))
+        # Flume's alerts keep their four fields; a rule adds `on`, a session `session`.
+        for extra in ("on", "session"):
+            if document[extra] is None:
+                del document[extra]
+        return Message(topic, to_json(document), retain=False)
 
     def diagnostics(self, diagnostics: Diagnostics) -> Message:
         """`<base>/diagnostics`, retained: version, plan, requests, errors, success."""

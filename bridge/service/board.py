@@ -7,8 +7,10 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from bridge.models import BRIDGE, BridgeState, Device, SensorState, UnitSystem, Usage
+from bridge.rules import Tracker
 
 # A sensor is `offline` when its usage has not been read for this many usage
 # intervals (and never sooner than STALE_MIN): one missed poll is not news.
@@ -23,6 +25,7 @@ class _Entry:
     usage: Usage | None = None
     leak: bool | None = None
     high_flow: bool | None = None
+    rules: Tracker | None = None  # the local rules' values and the last session
     last_success: datetime | None = None  # our clock: the last answered usage query
     released: bool = False  # the state goes out before a usage answer
     unanswered: bool = False  # a usage poll failed, and none has answered yet
@@ -105,6 +108,10 @@ class Board:
         """Record whether a high-flow alert is current."""
         self._entries[device_id].high_flow = high_flow
 
+    def set_rules(self, device_id: str, rules: Tracker | None) -> None:
+        """Record what the local rules know of a sensor (None: nothing judged yet)."""
+        self._entries[device_id].rules = rules
+
     def last_success(self) -> dict[str, datetime | None]:
         """Each sensor's last answered usage query, for diagnostics."""
         return {
@@ -142,12 +149,19 @@ class Board:
             flow_unit=units.flow,
             leak=entry.leak,
             high_flow=entry.high_flow,
+            **self._rules(entry.rules),
             low_battery=None if battery is None else battery == "low",
             battery_level=battery,
             connected=device.connected,
             last_seen=device.last_seen,
         )
         return state if usage is None else self._with_usage(state, usage)
+
+    def _rules(self, rules: Tracker | None) -> dict[str, Any]:
+        """The local rules' fields of a state: null before the first judged minute."""
+        if rules is None:
+            return {}
+        return {**rules.on, "last_session": self._units.session_of(rules.last_session)}
 
     def _with_usage(self, state: SensorState, usage: Usage) -> SensorState:
         volume = self._units.volume_of

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,7 +20,8 @@ from bridge.flume.budget import RequestBudget
 from bridge.flume.client import FlumeClient, select_devices, served
 from bridge.flume.planner import Plan, plan
 from bridge.meter import Meter
-from bridge.models import Device, Diagnostics, Message, Usage
+from bridge.models import Device, Diagnostics, Event, Message, Usage
+from bridge.rules import RuleBook
 from bridge.service.board import Board
 from bridge.service.streaks import Streaks
 from bridge.service.usage import counted, poll
@@ -40,6 +42,7 @@ class Parts:
     budget: RequestBudget
     meter: Meter
     alerts: AlertBook
+    rules: RuleBook
     contract: Contract
     now: Callable[[], datetime]  # Flume's clock (bridge.flume.clock)
 
@@ -98,6 +101,8 @@ class Jobs:
         first = not self.board.listed
         selected = self._served(self._client.devices(), strict=first)
         gone = self.board.replace_devices(selected)
+        for device in selected:  # a restart resumes the rules' values at once
+            self.board.set_rules(device.id, self._parts.rules.tracker(device.id))
         discovery = self._parts.contract.discovery
         for message in discovery.removals(gone) + discovery.configs(selected):
             self._publish(message)
@@ -138,7 +143,25 @@ class Jobs:
             self.publish_state(device_id)  # released, or urgent news held back
             raise
         self.board.set_usage(device_id, reading, self._parts.now())
+        events = self._judge(device, reading)
         self.publish_state(device_id)
+        for event in events:
+            log.info(
+                "event %s at %s: %s",
+                event.type,
+                device_id,
+                event.message or event.title,
+            )
+            self._publish(self._payloads.event(device_id, event))
+
+    def _judge(self, device: Device, usage: Usage) -> list[Event]:
+        """Run the local rules over the answer's settled minutes: no request."""
+        rules = self._parts.rules
+        horizon = self._parts.meter.horizon(usage.updated_at)
+        away = device.location.away_mode if device.location else None
+        events = rules.update(device.id, usage.spans, horizon, away)
+        self.board.set_rules(device.id, rules.tracker(device.id))
+        return events
 
     def _poll(self, device: Device) -> Usage:
         now, meter = self._parts.now(), self._parts.meter
@@ -149,7 +172,9 @@ class Jobs:
             moved = self._parts.now() - now
             log.info("Flume's time moved by %s; polling %s again", moved, device.id)
             now = self._parts.now()
-            reading = poll(self._client, meter, device, now, self._streaks)
+            again = poll(self._client, meter, device, now, self._streaks)
+            # The first answer's minutes are counted: the rules must see them too.
+            reading = dataclasses.replace(again, spans=reading.spans + again.spans)
         return reading
 
     def _release(self, device_id: str) -> None:

@@ -43,6 +43,7 @@ CONTROL_ROUTES = tuple(
     for method, path, handler in (
         ("GET", "/account", control.account),
         ("GET", "/truth", control.truth),
+        ("GET", "/uses", control.uses),
         ("GET", "/stats", control.stats),
         ("DELETE", "/stats", control.reset_stats),
         ("GET", "/faults", control.list_faults),

@@ -41,6 +41,10 @@ FIELDS = [
     "total_through",
     "leak",
     "high_flow",
+    "continuous_flow",  # the local rules (bridge/rules)
+    "sustained_flow",
+    "away_flow",
+    "last_session",
     "low_battery",
     "battery_level",
     "connected",
