@@ -7,12 +7,20 @@ import logging
 import pytest
 
 from bridge.errors import FlumeRateLimitError
+from bridge.flume.budget import RequestBudget
+from bridge.service import Jobs
 from tests.integration.test_jobs import JobsFactory, make_jobs  # noqa: F401 (fixture)
 from tests.support.flume import route_count
 from tests.support.simulator import SimFactory
 
 PATCH = "PATCH /users/{uid}/locations/{lid}"
 READ = "GET /users/{uid}/locations/{lid}"
+
+
+def jobs_budget(jobs: Jobs) -> RequestBudget:
+    """The budget the jobs spend (the fixture hands out the jobs only)."""
+    budget: RequestBudget = jobs._parts.budget  # a test's look inside
+    return budget
 
 
 def test_a_command_without_room_in_the_budget_is_refused_and_the_state_retold(
@@ -69,3 +77,25 @@ def test_off_after_on_reads_back_each_time_within_budget(
     jobs.set_away(location, False)
     assert published.on(f"flume/{location}/away_mode") == [b"OFF", b"ON", b"OFF"]
     assert (route_count(sim, PATCH), route_count(sim, READ)) == (2, 2)
+
+
+def test_a_patch_that_takes_the_last_room_is_read_at_the_next_list(
+    sim_factory: SimFactory,
+    make_jobs: JobsFactory,  # noqa: F811 (the fixture imported above)
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """No room left for the read: the switch keeps Flume's last word until a list."""
+    sim = sim_factory()
+    jobs, published = make_jobs(sim, flume_requests_per_hour=5)
+    jobs.devices()
+    budget = jobs_budget(jobs)
+    while budget.available_in(room=2) == 0:  # leave exactly one request
+        jobs.usage(sim.model.account.sensors[0].id)
+    assert budget.available_in() == 0
+    location = sim.model.account.sensors[0].location_id
+    caplog.set_level(logging.INFO)
+    jobs.set_away(location, True)
+    assert (route_count(sim, PATCH), route_count(sim, READ)) == (1, 0)
+    assert "read at the next list" in caplog.text
+    assert published.on(f"flume/{location}/away_mode") == [b"OFF"]
+    assert sim.model.location_json(sim.model.account.locations[0])["away_mode"] is True
