@@ -195,7 +195,9 @@ class Jobs:
             return
         try:
             self._client.set_away(location_id, away)
-        except BridgeError:
+        except BridgeError as error:
+            # Said even inside a streak of failures, when the job's WARNING is DEBUG.
+            log.info("away mode of location %s not set: %s", location_id, error)
             self.publish_away(again=location_id)
             raise
         word = "on" if away else "off"

@@ -44,6 +44,7 @@ def test_a_command_without_room_in_the_budget_is_refused_and_the_state_retold(
     with pytest.raises(FlumeRateLimitError, match="budget"):
         jobs.set_away(location, True)
     assert published.on(topic) == [b"OFF", b"OFF"]
+    assert f"away mode of location {location} not set: not sent" in caplog.text
     assert route_count(sim, PATCH) == 0
     assert sim.model.location_json(sim.model.account.locations[0])["away_mode"] is False
 
