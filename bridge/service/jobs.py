@@ -97,7 +97,10 @@ class Jobs:
         self._room(2)  # devices, then locations
         first = not self.board.listed
         selected = self._served(self._client.devices(), strict=first)
+        places = set(self.board.locations())
         gone = self.board.replace_devices(selected)
+        for location_id in places - set(self.board.locations()):
+            self._publish(self._payloads.away_mode(location_id, None))
         discovery = self._parts.contract.discovery
         for message in discovery.removals(gone) + discovery.configs(selected):
             self._publish(message)

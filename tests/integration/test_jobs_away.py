@@ -11,6 +11,7 @@ from bridge.flume.budget import RequestBudget
 from bridge.service import Jobs
 from tests.integration.test_jobs import JobsFactory, make_jobs  # noqa: F401 (fixture)
 from tests.support.flume import route_count
+from tests.support.service import replace_on_same_port
 from tests.support.simulator import SimFactory
 
 PATCH = "PATCH /users/{uid}/locations/{lid}"
@@ -100,3 +101,23 @@ def test_a_patch_that_takes_the_last_room_is_read_at_the_next_list(
     assert "read at the next list" in caplog.text
     assert published.on(f"flume/{location}/away_mode") == [b"OFF"]
     assert sim.model.location_json(sim.model.account.locations[0])["away_mode"] is True
+
+
+def test_a_location_left_without_sensors_has_its_away_mode_cleared(
+    sim_factory: SimFactory,
+    make_jobs: JobsFactory,  # noqa: F811 (the fixture imported above)
+) -> None:
+    """When a location's last sensor leaves, its retained away mode is emptied."""
+    sim = sim_factory(sensors=2, timezones=("America/Los_Angeles", "Europe/Berlin"))
+    jobs, published = make_jobs(sim)
+    jobs.devices()
+    kept, left = (s.location_id for s in sim.model.account.sensors)
+    assert kept != left
+    other = replace_on_same_port(sim, sensors=1, timezones=("America/Los_Angeles",))
+    try:
+        assert other.model.account.sensors[0].location_id == kept
+        jobs.devices()
+    finally:
+        other.stop()
+    assert published.on(f"flume/{left}/away_mode") == [b"OFF", b""]
+    assert published.on(f"flume/{kept}/away_mode") == [b"OFF"]
