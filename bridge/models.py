@@ -168,6 +168,8 @@ class SensorState:
     this_week: float | None = None
     this_month: float | None = None
     this_year: float | None = None
+    yesterday: float | None = None
+    last_month: float | None = None
     total: float | None = None
     total_since: datetime | None = None
     total_through: datetime | None = None

@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
-Platform = Literal["sensor", "binary_sensor", "button"]
-Source = Literal["state", "status", "diagnostics", "command"]
+Platform = Literal["sensor", "binary_sensor", "button", "switch"]
+Source = Literal["state", "status", "diagnostics", "command", "away"]
 Availability = Literal["device", "service", "none"]
 
 
@@ -71,6 +71,9 @@ SENSOR_ENTITIES: Final = (
     # Rolling windows go down as well as up: no state class, so no statistics resets.
     _volume("last_60_min", "Last 60 minutes", None),
     _volume("last_24_hours", "Last 24 hours", None),
+    # Closed periods: facts that never change once known, not Energy sources.
+    _volume("yesterday", "Yesterday", None),
+    _volume("last_month", "Last month", None),
     _binary("leak", "Leak", "moisture"),
     _binary("high_flow", "High flow", "problem"),
     # The local rules: judged by the bridge over the counted minutes, they clear
@@ -89,6 +92,15 @@ SENSOR_ENTITIES: Final = (
         extra={"value_template": SESSION_VOLUME},
     ),
     _binary("low_battery", "Low battery", "battery"),
+    # The location's away mode (`<base>/<location_id>/away_mode`), on the sensor's
+    # device: HA has no location device, and the sensor is what a user looks at.
+    Entity(
+        "away_mode",
+        "switch",
+        "Away mode",
+        source="away",
+        extra={"payload_on": "ON", "payload_off": "OFF"},
+    ),
     Entity(
         "battery_level",
         "sensor",

@@ -21,6 +21,8 @@ from bridge.models import (
 
 ONLINE: Final = b"online"
 OFFLINE: Final = b"offline"
+AWAY_ON: Final = b"ON"  # HA's switch defaults: payload_on and state_on
+AWAY_OFF: Final = b"OFF"
 
 
 def utc_text(moment: datetime | None) -> str | None:
@@ -83,6 +85,15 @@ class Payloads:
             )
         topic = self._topics.device(state.device_id, "state")
         return Message(topic, to_json(_document(state)), retain=True)
+
+    def away_mode(self, location_id: int, away: bool | None) -> Message:
+        """`<base>/<location_id>/away_mode`, retained: Flume's away mode, ON/OFF.
+
+        None: no sensor served there any more; the empty payload clears the topic.
+        """
+        topic = self._topics.away_mode(location_id)
+        payload = b"" if away is None else AWAY_ON if away else AWAY_OFF
+        return Message(topic, payload, retain=True)
 
     def event(self, device_id: str, event: Event) -> Message:
         """`<base>/<id>/event`, not retained: one new alert."""

@@ -46,6 +46,15 @@ class Command(enum.Enum):
 
 
 COMMANDS: Final = {command.value: command for command in Command}
+AWAY_PAYLOADS: Final = {b"ON": True, b"OFF": False}  # HA's switch payloads
+
+
+@dataclass(frozen=True, slots=True)
+class SetAway:
+    """`<base>/<location_id>/away_mode/set`: turn a location's away mode on or off."""
+
+    location_id: int
+    away: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +106,8 @@ class MqttPublisher:
         self._snapshot: dict[str, Message] = {}
         self._pending: deque[Message] = deque(maxlen=PENDING_LIMIT)
         self._commands: list[Command] = []
+        self._asked_away: dict[int, bool] = {}  # location id -> away mode asked, newest
+        self._topics = topics
         self._birth_due: float | None = None
         self._subscription: int | None = None  # SUBSCRIBE awaiting its SUBACK
         self._raised: MqttAuthError | None = None  # the refusal streak raised already
@@ -173,9 +184,14 @@ class MqttPublisher:
             if self._birth_due is not None and self._clock() >= self._birth_due:
                 self._birth_due = None
                 self._resend("Home Assistant birth")
-            if self._commands or time.monotonic() >= deadline:
+            if self._commands or self._asked_away or time.monotonic() >= deadline:
                 commands, self._commands = self._commands, []
                 return commands
+
+    def away_requests(self) -> list[SetAway]:
+        """The away-mode commands received since the last call, one per location."""
+        asked, self._asked_away = self._asked_away, {}
+        return [SetAway(location_id, away) for location_id, away in asked.items()]
 
     def stop(self, timeout: float = 5.0) -> None:
         """Publish `offline`, wait up to `timeout` s for its ack, disconnect."""
@@ -227,7 +243,11 @@ class MqttPublisher:
         """On every connect: `online`, the subscriptions, the snapshot, held events."""
         self._send(Message(self.status_topic, ONLINE, retain=True))
         self._subscription = self._connection.subscribe(
-            [self._ha_status, f"{self._command_prefix}+"]
+            [
+                self._ha_status,
+                f"{self._command_prefix}+",
+                self._topics.away_mode_set("+"),
+            ]
         )
         self._resend("connect")
         while self._pending and self._connection.connected:
@@ -267,6 +287,8 @@ class MqttPublisher:
             self._birth(event)
         elif event.topic.startswith(self._command_prefix):
             self._command(event)
+        else:
+            self._away(event)
 
     def _birth(self, event: Received) -> None:
         # A retained `online` is an old birth replayed on subscribe: the connect
@@ -303,6 +325,22 @@ class MqttPublisher:
         elif command not in self._commands:
             log.debug("command %s received", name)
             self._commands.append(command)
+
+    def _away(self, event: Received) -> None:
+        """An away-mode command: the newest per location wins, ON/OFF only."""
+        location_id = self._topics.away_location_of(event.topic)
+        away = AWAY_PAYLOADS.get(event.payload.strip())
+        if location_id is None or event.retained or away is None:
+            log.debug(
+                "ignored %r on %s (retained: %s)",
+                event.payload[:32],
+                event.topic,
+                event.retained,
+            )
+            return
+        log.debug("away mode %s asked for location %s", away, location_id)
+        self._asked_away.pop(location_id, None)  # the newest ask goes last
+        self._asked_away[location_id] = away
 
 
 def delivered(info: mqtt.MQTTMessageInfo, timeout: float) -> bool:

@@ -9,7 +9,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from bridge.models import BRIDGE, BridgeState, Device, SensorState, UnitSystem, Usage
+from bridge.models import (
+    BRIDGE,
+    BridgeState,
+    Device,
+    Location,
+    SensorState,
+    UnitSystem,
+    Usage,
+)
 from bridge.rules import Tracker
 
 # A sensor is `offline` when its usage has not been read for this many usage
@@ -60,6 +68,20 @@ class Board:
         self._entries = entries
         self.listed = True
         return gone
+
+    def locations(self) -> dict[int, Location]:
+        """The locations of the sensors served, by id."""
+        return {
+            device.location.id: device.location
+            for device in self.sensors()
+            if device.location is not None
+        }
+
+    def set_location(self, location: Location) -> None:
+        """Take a location read afresh (its away mode) for every device there."""
+        for entry in self._entries.values():
+            if entry.device.location_id == location.id:
+                entry.device = dataclasses.replace(entry.device, location=location)
 
     def device(self, device_id: str) -> Device | None:
         """The device with this id, if served."""
@@ -177,6 +199,8 @@ class Board:
             this_week=volume(windows.get("this_week")),
             this_month=volume(windows.get("this_month")),
             this_year=volume(windows.get("this_year")),
+            yesterday=volume(windows.get("yesterday")),
+            last_month=volume(windows.get("last_month")),
             total=self.total(usage.total_gallons),
             total_since=usage.total_since,
             total_through=usage.total_through,

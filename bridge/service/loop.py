@@ -11,7 +11,7 @@ from typing import Final
 
 from bridge.errors import BridgeError, FlumeRateLimitError, MqttAuthError, MqttError
 from bridge.flume.planner import Plan, duration
-from bridge.mqtt import Command, MqttPublisher
+from bridge.mqtt import Command, MqttPublisher, SetAway
 from bridge.service.jobs import Jobs, Parts
 from bridge.service.systemd import Notifier
 from bridge.service.timetable import Job, ScheduleTimetable, Timetable
@@ -113,6 +113,8 @@ class Service:
         self._timetable.run_pending()
         for command in self._pump():
             self._command(command)
+        for asked in self._publisher.away_requests():
+            self._set_away(asked)
         self._tick()
 
     def close(self) -> None:
@@ -210,6 +212,10 @@ class Service:
 
         self._timetable.once(delay, again)
         log.debug("%s: trying again in %s", label, duration(delay))
+
+    def _set_away(self, asked: SetAway) -> None:
+        lid, away = asked.location_id, asked.away
+        self._run(f"away mode {lid}", lambda: self.jobs.set_away(lid, away))
 
     def _command(self, command: Command) -> None:
         if command is Command.REPUBLISH:

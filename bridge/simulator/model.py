@@ -60,6 +60,7 @@ class Model:
         }
         self._leaks: dict[str, list[Leak]] = {d.id: [] for d in self.account.sensors}
         self._notices: list[dict[str, object]] = []
+        self._away = {location.id: False for location in self.account.locations}
         self._households = {
             d.id: Household(config.seed, d.id, self.account.location_of(d).tz)
             for d in self.account.sensors
@@ -85,7 +86,14 @@ class Model:
 
     def location_json(self, location: Location) -> dict[str, object]:
         """The location object of `GET /users/{uid}/locations[/{lid}]`."""
-        return self.account.location_json(location)
+        with self._lock:
+            away = self._away[location.id]
+        return {**self.account.location_json(location), "away_mode": away}
+
+    def set_away(self, location_id: int, away: bool) -> None:
+        """Turn a location's away mode on or off (`PATCH .../locations/{lid}`)."""
+        with self._lock:
+            self._away[location_id] = away
 
     def device_json(
         self, device: Device, *, location: bool, user: bool

@@ -36,6 +36,8 @@ FIELDS = [
     "this_week",
     "this_month",
     "this_year",
+    "yesterday",
+    "last_month",
     "total",
     "total_since",
     "total_through",

@@ -39,7 +39,7 @@ BINARY_KEYS += ("status", "continuous_flow", "sustained_flow", "away_flow")
 ENERGY_UNITS = {"CCF", "ft³", "m³", "gal", "L", "MCF"}  # energy/validate.py
 ENERGY_KEYS = ("total", "today", "this_week", "this_month", "this_year")
 HA_ID = re.compile(r"[a-zA-Z0-9_-]+")
-ENTITY_ID = re.compile(r"(sensor|binary_sensor|button)\.[a-z0-9_]+")
+ENTITY_ID = re.compile(r"(sensor|binary_sensor|button|switch)\.[a-z0-9_]+")
 UNITS = ("gallons", "liters", "cubic_feet", "cubic_meters")
 SCHEMAS = ("device", "component")
 SEEN = datetime(2026, 11, 28, 12, 33, 40, tzinfo=UTC)
@@ -62,6 +62,7 @@ DESIGN_STATE: dict[str, Any] = {
     "updated_at": "2026-11-28T12:34:00Z", "unit": "gal", "flow_unit": "gal/min",
     "flow_rate": 0.42, "flowing": True, "last_60_min": 3.1, "last_24_hours": 120.5,
     "today": 80.2, "this_week": 402.7, "this_month": 1804.3, "this_year": 25012.9,
+    "yesterday": 95.4, "last_month": 2210.8,
     "total": 123456.7, "total_since": "2026-11-01T08:00:00Z",
     "total_through": "2026-11-28T12:31:00Z", "leak": False, "high_flow": False,
     "continuous_flow": False, "sustained_flow": False, "away_flow": False,
@@ -109,7 +110,7 @@ def test_every_entity_uses_only_classes_and_units_ha_accepts(
 ) -> None:
     """Each device class, state class and unit string is one HA accepts together."""
     found = all_components(units, schema)
-    assert len(found) == 4 + 2 + 18  # service, Flume Bridge, sensor
+    assert len(found) == 4 + 2 + 21  # service, Flume Bridge, sensor
     for key, config in found:
         cls = config.get("device_class")
         if key in BINARY_KEYS:
