@@ -19,6 +19,7 @@ from tests.e2e.test_run_rules import (
     LAG,
     MINUTE,
     ONSET,
+    SHOWER,
     START,
     TOILET,
     at,
@@ -37,7 +38,8 @@ FILLS = 11  # minutes of TOILET until more than VOLUME has run
 STOP = 14  # the first run's water stops at the end of minute ONSET + STOP
 AGAIN = 20  # ... and starts again at ONSET + AGAIN + 1, away mode still on
 HOME = 36  # away mode goes off here, the water still running
-DRY = 60  # the water stops, after more than VOLUME at home
+DRY = 60  # the water stops, after more than VOLUME at home; then a shower
+LEAVE = DRY + 7  # away mode on as the shower's last minute ends, within the lag
 
 
 def away_mode(sub: Subscriber, sim: Simulator, location: int, on: bool) -> None:
@@ -74,7 +76,7 @@ def first_run(sub: Subscriber, sim: Simulator, sensor: str) -> list[dict[str, An
 def second_run(
     sub: Subscriber, sim: Simulator, sensor: str, location: int
 ) -> dict[str, Any]:
-    """The restarted bridge resumes; away mode off, the water runs on; the state."""
+    """The restarted bridge resumes; away mode off, water at home; the last state."""
     topic = f"flume/{sensor}/state"
     before = len(sub.on(topic))
     sub.wait_for(lambda _: len(sub.on(topic)) > before, timeout=30)
@@ -85,7 +87,13 @@ def second_run(
     assert poll(sub, sim, sensor)["away_flow"] is False
     sim.clock.set(at(DRY))
     leak(sim, sensor, None)
-    sim.clock.set(at(DRY + 2 + LAG))
+    sim.clock.set(at(DRY + 2))
+    leak(sim, sensor, SHOWER)  # DRY + 3 to LEAVE: 10 gal, more than VOLUME
+    sim.clock.set(at(LEAVE - 1))
+    leak(sim, sensor, None)
+    sim.clock.set(at(LEAVE))
+    away_mode(sub, sim, location, on=True)  # its minutes are not settled yet
+    sim.clock.set(at(LEAVE + 2 + LAG))
     return poll(sub, sim, sensor)
 
 
@@ -129,11 +137,9 @@ def check_changes(seen: list[tuple[bool, datetime]]) -> None:
         (False, ONSET + (STOP + 2) * MINUTE),  # the first dry minute's end
         (True, ONSET + (AGAIN + 1 + FILLS) * MINUTE),
     ]
-    # Away mode off: the next minute judged ends it; the water at home tells nothing.
-    (on, off), home = seen[3], ONSET + HOME * MINUTE
-    assert not on
-    assert seen[2][1] < off <= home + MINUTE
-    assert len(seen) == 4
+    # Away mode off 15 s into minute HOME: that minute is the first at home. Neither
+    # the water at home nor the shower before away mode went on tells anything.
+    assert seen[3:] == [(False, ONSET + (HOME + 1) * MINUTE)]
 
 
 def _minutes(seen: list[tuple[bool, datetime]]) -> list[tuple[bool, float]]:
