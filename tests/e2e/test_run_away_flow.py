@@ -43,11 +43,21 @@ LEAVE = DRY + 7  # away mode on as the shower's last minute ends, within the lag
 
 
 def away_mode(sub: Subscriber, sim: Simulator, location: int, on: bool) -> None:
-    """Set away mode through the bridge; wait until Flume has it and the switch too."""
-    word = b"ON" if on else b"OFF"
-    sub.send(f"flume/{location}/away_mode/set", word)
-    sub.wait_for(lambda _: flume_away(sim, location) is on, timeout=30)
-    sub.wait_topic(f"flume/{location}/away_mode", word)
+    """Set away mode through the bridge; wait until the switch shows it read back.
+
+    The bridge stamps the change when it reads it back: the test moves the clock
+    only after that, and a switch value in the history from before is no answer.
+    """
+    word, topic = (b"ON" if on else b"OFF"), f"flume/{location}/away_mode"
+    before = len(sub.on(topic))
+    sub.send(f"{topic}/set", word)
+
+    def shown() -> bool:
+        told = sub.on(topic)
+        return len(told) > before and told[-1].payload == word
+
+    sub.wait_for(lambda _: shown(), timeout=30)
+    assert flume_away(sim, location) is on
 
 
 def changes(sub: Subscriber, sensor: str) -> list[tuple[bool, datetime]]:
