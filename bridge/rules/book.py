@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -56,11 +57,14 @@ class RuleBook:
         spans: Iterable[Span],
         horizon: datetime,
         away: bool | None,
+        since: datetime | None = None,
     ) -> list[Event]:
         """Judge the sensor's settled minutes up to `horizon`; the events, oldest first.
 
-        The first update of a sensor judges the history in the answer without events:
-        what happened before the bridge watched is no news (its values are).
+        `away` is the location's away mode since `since` (None: all along); minutes
+        before `since` had the other value. The first update of a sensor judges the
+        history in the answer without events: what happened before the bridge
+        watched is no news (its values are).
         """
         spans = list(spans)
         tracker = self._trackers.get(device_id)
@@ -68,7 +72,8 @@ class RuleBook:
         if tracker is None:
             tracker = Tracker(_earliest(spans, horizon))
         before = tracker.through
-        outcomes = list(_judge(tracker, spans, horizon, bool(away), self.limits))
+        modes = _AwayMode(bool(away), since)
+        outcomes = list(_judge(tracker, spans, horizon, modes, self.limits))
         if tracker.through == before and not first:
             return []
         self._trackers[device_id] = tracker
@@ -112,6 +117,27 @@ def event_of(outcome: Outcome) -> Event:
     return Event(change.rule, title, message, change.at, on=change.on)
 
 
+@dataclass(frozen=True, slots=True)
+class _AwayMode:
+    """A location's away mode, `now` since `since` (None: all along)."""
+
+    now: bool
+    since: datetime | None
+
+    def during(self, start: datetime) -> bool:
+        """Whether away mode was on for all of the minute from `start`.
+
+        The settled minutes a poll judges are minutes old: away mode set on as
+        the last shower ends must not count that shower, nor set off leave the
+        minutes before as water at home.
+        """
+        if self.since is None:
+            return self.now
+        if self.now:
+            return start >= self.since
+        return start + MINUTE <= self.since
+
+
 def _readable(spans: Iterable[Span]) -> Iterator[Span]:
     for start, minutes, gallons in spans:
         if minutes >= 1 and math.isfinite(gallons) and gallons >= 0:
@@ -128,7 +154,7 @@ def _judge(
     tracker: Tracker,
     spans: list[Span],
     horizon: datetime,
-    away: bool,
+    away: _AwayMode,
     limits: Thresholds,
 ) -> Iterator[Outcome]:
     """Judge the minutes from the tracker's `through` on, while the answer has them."""
@@ -145,7 +171,7 @@ def _judge(
     while tracker.through < horizon:
         at = tracker.through
         if at in minutes:
-            yield from tracker.minute(minutes[at], away, limits)
+            yield from tracker.minute(minutes[at], away.during(at), limits)
         elif at in longer and longer[at] <= horizon:
             log.debug("%s to %s: not read minute by minute", at, longer[at])
             yield from tracker.gap(longer[at])

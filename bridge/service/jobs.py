@@ -20,7 +20,7 @@ from bridge.flume.budget import RequestBudget
 from bridge.flume.client import FlumeClient, select_devices, served
 from bridge.flume.planner import Plan, plan
 from bridge.meter import Meter
-from bridge.models import Device, Diagnostics, Event, Message, Usage
+from bridge.models import Device, Diagnostics, Event, Location, Message, Usage
 from bridge.rules import RuleBook
 from bridge.service.board import Board
 from bridge.service.streaks import Streaks
@@ -72,6 +72,8 @@ class Jobs:
         self._sent: dict[str, bytes] = {}  # retained topic -> the payload sent last
         self._availability: dict[str, bool] = {}
         self._streaks = Streaks(log)
+        # Location id -> when (Flume's clock) its away mode was seen to change.
+        self._away_since: dict[int, datetime] = {}
 
     def failed(self, label: str, error: BridgeError) -> None:
         """Note a job that failed (it is retried on the schedule)."""
@@ -100,8 +102,10 @@ class Jobs:
         self._room(2)  # devices, then locations
         first = not self.board.listed
         selected = self._served(self._client.devices(), strict=first)
-        places = set(self.board.locations())
+        before = self.board.locations()
+        places = set(before)
         gone = self.board.replace_devices(selected)
+        self._note_away(before)
         for device in selected:  # a restart resumes the rules' values at once
             self.board.set_rules(device.id, self._parts.rules.tracker(device.id))
         for location_id in places - set(self.board.locations()):
@@ -162,10 +166,26 @@ class Jobs:
         """Run the local rules over the answer's settled minutes: no request."""
         rules = self._parts.rules
         horizon = self._parts.meter.horizon(usage.updated_at)
-        away = device.location.away_mode if device.location else None
-        events = rules.update(device.id, usage.spans, horizon, away)
+        place = device.location
+        away = place.away_mode if place else None
+        since = self._away_since.get(place.id) if place else None
+        events = rules.update(device.id, usage.spans, horizon, away, since)
         self.board.set_rules(device.id, rules.tracker(device.id))
         return events
+
+    def _note_away(self, before: dict[int, Location]) -> None:
+        """Stamp the locations whose away mode changed from what `before` said.
+
+        The rules judge minutes a few minutes old: each counts with the away mode
+        it had, as far as the bridge knows (a change in Flume's app shows at the
+        next device list).
+        """
+        for location_id, location in self.board.locations().items():
+            old = before.get(location_id)
+            if old is None or old.away_mode is None:
+                continue  # not known before: no change to place in time
+            if old.away_mode != location.away_mode:
+                self._away_since[location_id] = self._parts.now()
 
     def _poll(self, device: Device) -> Usage:
         now, meter = self._parts.now(), self._parts.meter
@@ -236,7 +256,9 @@ class Jobs:
                 word,
             )
             return
+        before = self.board.locations()
         self.board.set_location(self._client.location(location_id))
+        self._note_away(before)
         log.info("away mode of location %s set %s", location_id, word)
         self.publish_away()
 
