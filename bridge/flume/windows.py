@@ -18,6 +18,11 @@ minutes only:
   likewise. A MIN series longer than the dialect's hours (24, flume-api.md §5.3; 25
   in the hour after a fall-back, from its surplus) is asked for in parts
   `name`, `name#2` ..., cut where both wall times around the cut are unambiguous.
+- `minutes` reaches back to the start of the local hour holding the minute the meter
+  counted through, and `recount` (HR buckets) holds the whole local hours from the
+  one 24 hours back up to that hour: the meter compares them with what it counted
+  and adds water that reached Flume late (bridge.recount). No extra query when the
+  meter is behind: then `recount` is left out and the back-fill reads those hours.
 - `backfill_minutes` and `backfill` (only for a meter that is behind): when the
   minute the meter has counted through is older than `end - 1440 min`, MIN buckets
   from that minute to the next local hour, then HR buckets (no MIN limit applies),
@@ -43,6 +48,7 @@ from bridge.flume.dialect import Dialect
 MINUTE = timedelta(minutes=1)
 HOUR = timedelta(hours=1)
 MAX_MINUTES = 1440  # the longest `minutes` series
+RECOUNT = timedelta(hours=24)  # history read again for late data (DESIGN §4)
 BACKFILL_HOURS = 744  # 31 days per batch: one month's outage in one request
 DOCUMENTED = Dialect()
 PART = "#"  # request_id of a series' later parts: name#2, name#3 ...
@@ -106,7 +112,8 @@ def usage_windows(
     zone = ZoneInfo(tz)
     end = now.astimezone(UTC).replace(second=0, microsecond=0)
     today = end.astimezone(zone).date()
-    trailing = (("minutes", _reach(minutes, end, counted_through), 1), *TRAILING)
+    reach = _reach(minutes, end, counted_through, zone)
+    trailing = (("minutes", reach, 1), *TRAILING)
     return (
         *(
             part
@@ -117,6 +124,7 @@ def usage_windows(
             _calendar(name, bucket, first(today), end, zone)
             for name, bucket, first in CALENDAR
         ),
+        *_recount(counted_through, end, zone, dialect),
         *_backfill(counted_through, end, zone, dialect),
     )
 
@@ -139,12 +147,40 @@ def _check_minute(counted_through: datetime | None) -> None:
         )
 
 
-def _reach(minutes: int, end: datetime, counted_through: datetime | None) -> int:
-    """The `minutes` series' length: back to `counted_through`, within 1440."""
+def _reach(
+    minutes: int, end: datetime, counted_through: datetime | None, zone: ZoneInfo
+) -> int:
+    """The `minutes` series' length, within 1440, back to the local hour's start.
+
+    The hour holding `counted_through`: its counted minutes are read again.
+    """
     if counted_through is None:
         return minutes
-    behind = (end - counted_through) // MINUTE
+    behind = (end - _hour_start(counted_through, zone)) // MINUTE
     return min(MAX_MINUTES, max(minutes, behind))
+
+
+def _hour_start(instant: datetime, zone: ZoneInfo) -> datetime:
+    """The start of the local hour holding `instant` (the same one, on a repeat)."""
+    local = instant.astimezone(zone).replace(minute=0, second=0, microsecond=0)
+    return local.astimezone(UTC)
+
+
+def _recount(
+    counted_through: datetime | None, end: datetime, zone: ZoneInfo, dialect: Dialect
+) -> tuple[Window, ...]:
+    """Whole local hours from the one holding `end - 24 h` to the counted minute's.
+
+    HR buckets: one query of about 24 buckets (flume-api.md §4.2); none when the
+    meter is so far behind that the back-fill reads these hours anyway.
+    """
+    if counted_through is None:
+        return ()
+    first = _hour_start(end - RECOUNT, zone)
+    last = _hour_start(counted_through, zone)
+    if last <= first:
+        return ()
+    return (_hours("recount", first, last, zone, dialect),)
 
 
 def _backfill(

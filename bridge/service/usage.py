@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from bridge.errors import FlumeProtocolError
 from bridge.flume.client import FlumeClient
@@ -57,8 +57,8 @@ def poll(
     client.habits.learn(**found.lessons)
     client.watch.note(device.id, list(dict.fromkeys(w.field for w in windows)), found)
     end = windows[0].end
-    horizon = meter.horizon(end)
-    reading = meter.count(device.id, found.spans, horizon)
+    horizon = settled(meter.horizon(end), device)
+    reading = meter.count(device.id, found.spans, horizon, windows[0].tz)
     return Usage(
         updated_at=end,
         windows=found.values,
@@ -67,6 +67,18 @@ def poll(
         total_since=reading.since,
         total_through=reading.through,
     )
+
+
+def settled(horizon: datetime, device: Device) -> datetime:
+    """The newest minute end that counts: never after a disconnected sensor's last_seen.
+
+    Its Flume Bridge may still hold the later minutes and upload them hours late
+    (flume-api.md §4.3); they are counted once they arrive.
+    """
+    if device.connected is not False or device.last_seen is None:
+        return horizon
+    seen = device.last_seen.astimezone(UTC).replace(second=0, microsecond=0)
+    return min(horizon, seen)
 
 
 def ask(
