@@ -21,8 +21,9 @@ minutes only:
 - `minutes` reaches back to the start of the local hour holding the minute the meter
   counted through, and `recount` (HR buckets) holds the whole local hours from the
   one 24 hours back up to that hour: the meter compares them with what it counted
-  and adds water that reached Flume late (bridge.recount). No extra query when the
-  meter is behind: then `recount` is left out and the back-fill reads those hours.
+  and adds water that reached Flume late (bridge.meter.recount). It is left out when
+  the meter is a day behind (the back-fill reads those hours), and when it would
+  cost one more POST (a server taking fewer queries than the batch holds).
 - `backfill_minutes` and `backfill` (only for a meter that is behind): when the
   minute the meter has counted through is older than `end - 1440 min`, MIN buckets
   from that minute to the next local hour, then HR buckets (no MIN limit applies),
@@ -114,7 +115,7 @@ def usage_windows(
     today = end.astimezone(zone).date()
     reach = _reach(minutes, end, counted_through, zone)
     trailing = (("minutes", reach, 1), *TRAILING)
-    return (
+    windows = (
         *(
             part
             for name, n, step in trailing
@@ -124,9 +125,17 @@ def usage_windows(
             _calendar(name, bucket, first(today), end, zone)
             for name, bucket, first in CALENDAR
         ),
-        *_recount(counted_through, end, zone, dialect),
         *_backfill(counted_through, end, zone, dialect),
     )
+    recount = _recount(counted_through, end, zone, dialect)
+    if _posts(len(windows) + len(recount), dialect) > _posts(len(windows), dialect):
+        return windows  # the recount never costs a request (issue 13)
+    return (*windows, *recount)
+
+
+def _posts(count: int, dialect: Dialect) -> int:
+    """POSTs a batch of `count` queries takes."""
+    return -(-count // dialect.max_queries)
 
 
 def queries(windows: Sequence[Window]) -> list[dict[str, object]]:

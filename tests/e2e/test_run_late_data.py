@@ -38,7 +38,7 @@ def upload_outage(sim: Simulator, sensor: str, hours: int) -> datetime:
 def missing(sim: Simulator, sensor: str, state: dict[str, Any]) -> float:
     """Gallons of the truth the state's `total` lacks."""
     since, through = parse_utc(state["total_since"]), parse_utc(state["total_through"])
-    return truth(sim, sensor, since, through) - (state["total"] - OFFSET)
+    return truth(sim, sensor, since, through) - (float(state["total"]) - OFFSET)
 
 
 def late(run: Gauntlet, hours: int) -> tuple[float, dict[str, Any]]:
