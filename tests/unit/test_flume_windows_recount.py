@@ -56,7 +56,7 @@ def test_a_steady_meter_reads_the_last_day_again_in_hr_buckets() -> None:
 def test_no_recount_before_the_first_count_or_a_day_behind() -> None:
     """First sight has nothing counted; a day behind, the back-fill reads the hours."""
     assert "recount" not in by_id(NOW, None)
-    behind = by_id(NOW, utc(2026, 3, 9, 18, 7, 0))
+    behind = by_id(NOW, utc(2026, 3, 9, 16, 7, 0))
     assert "recount" not in behind
     assert {"backfill_minutes", "backfill"} <= set(behind)
     assert len(behind) == 9
