@@ -1,16 +1,16 @@
 """The meter's recent hours: what it counted in each local hour, for late water.
 
 Flume can receive minutes hours late (a Flume Bridge uploading what it buffered
-during a Wi-Fi outage, flume-api.md §4.3): a minute the meter counted as settled may
-read more later. The meter keeps, per device, the gallons it counted in each local
-hour of the last KEEP hours (about 26 numbers, not 1440 minutes: the file is
-written every cycle). Each cycle's answer re-reads those hours (whole hours as HR
-buckets, the hour in progress minute by minute); what an hour reads beyond what was
-counted in it arrived late and is added once, after which the hour holds the new
-sum. An hour that reads less was revised down by Flume: logged at DEBUG, ignored,
-so `total` never falls. An hour whose counted part is not known exactly (counted
-before the meter kept hours, or by a span across an hour's edge) holds None and is
-never compared.
+during a Wi-Fi outage; flume-api.md §4.3 finds no source on how late): a minute the
+meter counted as settled may read more later. The meter keeps, per device, the
+gallons it counted in each local hour of the last KEEP hours (about 26 numbers, not
+1440 minutes: the file is written every cycle). Each cycle's answer re-reads those
+hours (whole hours as HR buckets, the hour in progress minute by minute); what an
+hour reads beyond what was counted in it arrived late and is added once, after which
+the hour holds the new sum. An hour that reads less was revised down by Flume:
+logged at DEBUG, ignored, so `total` never falls. An hour whose counted part is not
+known exactly (counted before the meter kept hours, or by a span across an hour's
+edge) holds None and is never compared.
 """
 
 from __future__ import annotations

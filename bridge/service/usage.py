@@ -73,7 +73,8 @@ def settled(horizon: datetime, device: Device) -> datetime:
     """The newest minute end that counts: never after a disconnected sensor's last_seen.
 
     Its Flume Bridge may still hold the later minutes and upload them hours late
-    (flume-api.md §4.3); they are counted once they arrive.
+    (`connected` and `last_seen` from the devices list, flume-api.md §3.1); they are
+    counted once they arrive, by the back-fill if the outage outlasts the recount.
     """
     if device.connected is not False or device.last_seen is None:
         return horizon
