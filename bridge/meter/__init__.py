@@ -7,7 +7,7 @@ it adds, from `through`, the contiguous spans that ended at least `lag` minutes 
 so a minute whose data may still arrive is left for a later cycle, and a minute read
 twice is counted once. Water Flume receives after its minute was counted (late
 data) is found by comparing the recent hours read again with what was counted in
-them (bridge.recount) and added once; the count never falls. The file is replaced
+them (bridge.meter.recount) and added once; the count never falls. The file is replaced
 atomically before `count` returns: a state published afterwards is never ahead of
 what a restart would load.
 
