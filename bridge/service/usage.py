@@ -52,12 +52,16 @@ def poll(
             counted.
     """
     reading = meter.reading(device.id) or meter.begin(device.id, now)
-    windows, answer = ask(client, device, now, reading.through, streaks)
+    seen = last_seen(device)
+    # While held at last_seen the meter cannot advance: no minutes series back to
+    # its count nor back-fill (a sensor dead for a month would ask 31 days a cycle).
+    through = reading.through if seen is None else None
+    windows, answer = ask(client, device, now, through, streaks)
     found = reading_of(windows, answer, client.habits.dialect)
     client.habits.learn(**found.lessons)
     client.watch.note(device.id, list(dict.fromkeys(w.field for w in windows)), found)
     end = windows[0].end
-    horizon = settled(meter.horizon(end), device)
+    horizon = meter.horizon(end) if seen is None else min(meter.horizon(end), seen)
     reading = meter.count(device.id, found.spans, horizon, windows[0].tz)
     return Usage(
         updated_at=end,
@@ -69,24 +73,23 @@ def poll(
     )
 
 
-def settled(horizon: datetime, device: Device) -> datetime:
-    """The newest minute end that counts: never after a disconnected sensor's last_seen.
+def last_seen(device: Device) -> datetime | None:
+    """For a disconnected sensor, the minute start no settled minute may pass.
 
     Its Flume Bridge may still hold the later minutes and upload them hours late
     (`connected` and `last_seen` from the devices list, flume-api.md §3.1); they are
-    counted once they arrive, by the back-fill if the outage outlasts the recount.
+    counted once it is listed connected again, by the back-fill if need be.
     """
     if device.connected is not False or device.last_seen is None:
-        return horizon
-    seen = device.last_seen.astimezone(UTC).replace(second=0, microsecond=0)
-    return min(horizon, seen)
+        return None
+    return device.last_seen.astimezone(UTC).replace(second=0, microsecond=0)
 
 
 def ask(
     client: FlumeClient,
     device: Device,
     now: datetime,
-    through: datetime,
+    through: datetime | None,
     streaks: Streaks | None = None,
 ) -> tuple[tuple[Window, ...], Answer]:
     """The windows at `now` and Flume's answer.
