@@ -18,6 +18,7 @@ from bridge.flume.client import FlumeClient
 from bridge.meter import Meter
 from bridge.models import Device, Usage
 from bridge.service.usage import poll
+from bridge.simulator.behaviour import Behaviour
 from bridge.simulator.server import Simulator
 from tests.support.flume import WiringFactory, route_count
 from tests.support.simulator import START, SimFactory, truth
@@ -67,10 +68,26 @@ class Cycles:
         requests.post(url, json=document, timeout=10).raise_for_status()
 
 
-@pytest.fixture
-def cycles(sim_factory: SimFactory, wire: WiringFactory, tmp_path: Path) -> Cycles:
+# Our reading of the docs, and a server that ignores group_multiplier, answers
+# newest first and enforces the limits other clients report (issue 13).
+READINGS = {
+    "documented": Behaviour(),
+    "ungrouped, desc": Behaviour(
+        reading="ungrouped", sort="desc", max_queries=10, max_min_hours=24
+    ),
+}
+
+
+@pytest.fixture(params=list(READINGS))
+def cycles(
+    request: pytest.FixtureRequest,
+    sim_factory: SimFactory,
+    wire: WiringFactory,
+    tmp_path: Path,
+) -> Cycles:
     """A simulator with a leak (every minute wet), its client and a meter."""
-    sim = sim_factory(latency_minutes=2, rate_limit=10_000)
+    behaviour = READINGS[request.param]
+    sim = sim_factory(latency_minutes=2, rate_limit=10_000, behaviour=behaviour)
     sim.model.start_leak(sim.model.account.sensors[0].id, 0.05)
     wiring = wire(sim)
     return Cycles(sim, FlumeClient(wiring.http, wiring.tokens), Meter(tmp_path))
