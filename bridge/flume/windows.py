@@ -38,21 +38,30 @@ minutes only:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bridge.flume.dialect import Dialect
+from bridge.flume.series import (
+    DOCUMENTED,
+    HOUR,
+    MINUTE,
+    PART,
+    Window,
+    hour_buckets,
+    hour_start,
+    instant_of,
+    next_hour,
+    series,
+    wall_of,
+)
 
-MINUTE = timedelta(minutes=1)
-HOUR = timedelta(hours=1)
+__all__ = ["DOCUMENTED", "PART", "Window", "queries", "usage_windows"]
+
 MAX_MINUTES = 1440  # the longest `minutes` series
 RECOUNT = timedelta(hours=24)  # history read again for late data (DESIGN §4)
 BACKFILL_HOURS = 744  # 31 days per batch: one month's outage in one request
-DOCUMENTED = Dialect()
-PART = "#"  # request_id of a series' later parts: name#2, name#3 ...
 GROUP = 60  # minutes per bucket of the long trailing windows (Flume allows <= 100)
 TRAILING = (  # request_id, minutes back from `end`, minutes per bucket
     ("last_60_min", 60, GROUP),
@@ -64,26 +73,6 @@ CALENDAR: tuple[tuple[str, str, Callable[[date], date]], ...] = (
     ("this_month", "MON", lambda day: day.replace(day=1)),
     ("this_year", "YR", lambda day: day.replace(month=1, day=1)),
 )
-
-
-@dataclass(frozen=True, slots=True)
-class Window:
-    """One query of the batch and the UTC span [start, end) its value covers."""
-
-    request_id: str
-    start: datetime  # aware UTC, inclusive
-    end: datetime  # aware UTC, exclusive: the start of the current minute
-    query: dict[str, object]  # the payload item
-    tz: str
-    # Series windows: where the first bucket Flume returns starts, and its length in
-    # minutes. Calendar windows are summed by Flume: first_bucket None, step 0.
-    first_bucket: datetime | None = None
-    step: int = 0
-
-    @property
-    def field(self) -> str:
-        """The value this window (or part of one) is for: its request_id's stem."""
-        return self.request_id.split(PART, maxsplit=1)[0]
 
 
 def usage_windows(
@@ -119,7 +108,7 @@ def usage_windows(
         *(
             part
             for name, n, step in trailing
-            for part in _series(name, end - n * MINUTE, end, zone, step, dialect)
+            for part in series(name, end - n * MINUTE, end, zone, step, dialect)
         ),
         *(
             _calendar(name, bucket, first(today), end, zone)
@@ -165,14 +154,8 @@ def _reach(
     """
     if counted_through is None:
         return minutes
-    behind = (end - _hour_start(counted_through, zone)) // MINUTE
+    behind = (end - hour_start(counted_through, zone)) // MINUTE
     return min(MAX_MINUTES, max(minutes, behind))
-
-
-def _hour_start(instant: datetime, zone: ZoneInfo) -> datetime:
-    """The start of the local hour holding `instant` (the same one, on a repeat)."""
-    local = instant.astimezone(zone).replace(minute=0, second=0, microsecond=0)
-    return local.astimezone(UTC)
 
 
 def _recount(
@@ -185,11 +168,11 @@ def _recount(
     """
     if counted_through is None:
         return ()
-    first = _hour_start(end - RECOUNT, zone)
-    last = _hour_start(counted_through, zone)
+    first = hour_start(end - RECOUNT, zone)
+    last = hour_start(counted_through, zone)
     if last <= first:
         return ()
-    return (_hours("recount", first, last, zone, dialect),)
+    return (hour_buckets("recount", first, last, zone, dialect),)
 
 
 def _backfill(
@@ -206,114 +189,14 @@ def _backfill(
     start = counted_through.astimezone(UTC)
     if start >= reach:
         return ()
-    hour = _next_hour(start, zone)
-    head = _series("backfill_minutes", start, hour, zone, 1, dialect)
+    hour = next_hour(start, zone)
+    head = series("backfill_minutes", start, hour, zone, 1, dialect)
     # Rounded up: the last hour may overlap the minutes series, never leave a gap.
     cap = BACKFILL_HOURS * HOUR - (hour - start)
     hours = min(cap // HOUR, -(-(reach - hour) // HOUR))
     if hours <= 0:
         return head
-    return (*head, _hours("backfill", hour, hour + hours * HOUR, zone, dialect))
-
-
-def _next_hour(start: datetime, zone: ZoneInfo) -> datetime:
-    """The first start of a local hour at or after `start` (a whole minute)."""
-    minute = start.astimezone(zone).minute
-    return start + ((60 - minute) % 60) * MINUTE
-
-
-def _hours(
-    name: str, start: datetime, end: datetime, zone: ZoneInfo, dialect: Dialect
-) -> Window:
-    since = _wall(start, zone)
-    query: dict[str, object] = {
-        "request_id": name,
-        "bucket": "HR",
-        "since_datetime": since,
-        **_order(dialect),
-        "units": "GALLONS",
-    }
-    _name_last(query, end, zone)
-    return Window(name, start, end, query, zone.key, _instant(since, zone), 60)
-
-
-def _series(
-    name: str,
-    start: datetime,
-    end: datetime,
-    zone: ZoneInfo,
-    step: int,
-    dialect: Dialect,
-) -> tuple[Window, ...]:
-    """A MIN series over [start, end), in parts of at most the dialect's hours."""
-    if start >= end:
-        return ()
-    limit = dialect.max_min_hours * HOUR
-    parts: list[Window] = []
-    while True:
-        label = name if not parts else f"{name}{PART}{len(parts) + 1}"
-        part = _trailing(label, start, end, zone, step, dialect)
-        first = part.first_bucket or start
-        if end - first <= limit:
-            return (*parts, part)
-        cut = _cut(first, first + limit, part.step, zone)
-        if cut <= start:  # no safe cut: ask for it whole, the server may refuse
-            return (*parts, part)
-        parts.append(_trailing(label, start, cut, zone, step, dialect))
-        start = cut
-
-
-def _cut(first: datetime, latest: datetime, step: int, zone: ZoneInfo) -> datetime:
-    """The latest bucket edge by `latest` that parts a series exactly.
-
-    Its wall time and the minute's before must each name one instant.
-    """
-    group = step * MINUTE
-    cut = first + ((latest - first) // group) * group
-    while cut > first and not (_exact(cut, zone) and _exact(cut - MINUTE, zone)):
-        cut -= group
-    return cut
-
-
-def _exact(instant: datetime, zone: ZoneInfo) -> bool:
-    return _instant(_wall(instant, zone), zone) == instant
-
-
-def _order(dialect: Dialect) -> dict[str, object]:
-    return {"sort_direction": "ASC"} if dialect.sorting else {}
-
-
-def _name_last(query: dict[str, object], end: datetime, zone: ZoneInfo) -> None:
-    """Name the window's last minute as `until`, unless its wall time repeats."""
-    last = end - MINUTE
-    if _exact(last, zone):
-        query["until_datetime"] = _wall(last, zone)
-
-
-def _trailing(
-    name: str,
-    start: datetime,
-    end: datetime,
-    zone: ZoneInfo,
-    step: int,
-    dialect: Dialect = DOCUMENTED,
-) -> Window:
-    since = _wall(start, zone)
-    first = _instant(since, zone)  # earlier than `start` when its wall time repeats
-    # The surplus before `start` must fill whole buckets, so they can be dropped.
-    group = math.gcd(step, int((start - first) / MINUTE)) if dialect.grouping else 1
-    query: dict[str, object] = {
-        "request_id": name,
-        "bucket": "MIN",
-        "since_datetime": since,
-        "group_multiplier": group,
-        **_order(dialect),
-        "units": "GALLONS",
-    }
-    if not dialect.grouping:
-        del query["group_multiplier"]  # the server ignores it: one bucket a minute
-    _name_last(query, end, zone)
-    return Window(name, start, end, query, zone.key, first, group)
+    return (*head, hour_buckets("backfill", hour, hour + hours * HOUR, zone, dialect))
 
 
 def _calendar(
@@ -326,19 +209,8 @@ def _calendar(
         "since_datetime": since,
         # Any wall time of the current period names its last bucket; Flume counts
         # only water that has arrived, so the bucket in progress ends at `end`.
-        "until_datetime": _wall(end, zone),
+        "until_datetime": wall_of(end, zone),
         "operation": "SUM",
         "units": "GALLONS",
     }
-    return Window(name, _instant(since, zone), end, query, zone.key)
-
-
-def _wall(instant: datetime, zone: ZoneInfo) -> str:
-    """Flume's naive local "YYYY-MM-DD HH:MM:SS" of an instant."""
-    return instant.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")
-
-
-def _instant(wall: str, zone: ZoneInfo) -> datetime:
-    """The UTC instant Flume reads a wall time as: the first occurrence (fold=0)."""
-    naive = datetime.strptime(wall, "%Y-%m-%d %H:%M:%S")  # noqa: DTZ007 (local wall time)
-    return naive.replace(tzinfo=zone).astimezone(UTC)
+    return Window(name, instant_of(since, zone), end, query, zone.key)
