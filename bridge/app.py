@@ -20,6 +20,7 @@ from bridge.flume.record import RequestRecord
 from bridge.flume.tokens import Credentials, TokenManager, TokenStore
 from bridge.meter import Meter
 from bridge.mqtt import MqttPublisher
+from bridge.rules import RuleBook, thresholds
 from bridge.service import Parts, Service
 from bridge.service.systemd import Notifier
 from bridge.service.timetable import Timetable
@@ -111,13 +112,15 @@ def parts(
     """
     budget = budget or budget_of(settings, seconds)
     clock = ServerClock(seconds, seconds) if seconds else ServerClock()
+    contract = Contract.of(settings)
     return Parts(
         settings=settings,
         client=flume_client(settings, login, budget, clock),
         budget=budget,
         meter=Meter(settings.state_dir),
         alerts=AlertBook(settings.state_dir, clock.now),
-        contract=Contract.of(settings),
+        rules=RuleBook(settings.state_dir, thresholds(settings, contract.units)),
+        contract=contract,
         now=clock.now,
     )
 

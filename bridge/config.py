@@ -62,6 +62,17 @@ MESSAGES: Final = {
 }
 
 
+# RULE_SUSTAINED_FLOW and RULE_AWAY_VOLUME by UNITS: about 5 gal/min (a garden hose,
+# a burst pipe; above what a shower draws) and about 1 gal (a toilet refill) in round
+# figures of each unit.
+RULE_DEFAULTS: Final[Mapping[str, tuple[float, float]]] = {
+    "gallons": (5.0, 1.0),
+    "liters": (19.0, 4.0),
+    "cubic_feet": (0.67, 0.13),
+    "cubic_meters": (1.1, 0.004),
+}
+
+
 def default_state_dir(environ: Mapping[str, str]) -> Path:
     """Where tokens and counters live when STATE_DIR is not set.
 
@@ -133,6 +144,13 @@ class Settings(BaseSettings):
     meter_offset: float = Field(default=0.0, ge=0, allow_inf_nan=False)
     state_dir: Path = Field(default_factory=lambda: default_state_dir(os.environ))
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    rule_continuous_minutes: int = Field(default=120, ge=0, le=1440)
+    # None: the UNITS default (RULE_DEFAULTS), so a change of UNITS needs no edit here.
+    rule_sustained_flow: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    rule_sustained_minutes: int = Field(default=30, ge=0, le=1440)
+    rule_away_volume: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    session_gap_minutes: int = Field(default=2, ge=1, le=60)
 
     @classmethod
     def settings_customise_sources(

@@ -8,10 +8,12 @@ BridgeError                       base; never raised directly
 │   │   └── FlumeRateLimitError   429 from Flume (.retry_after: float | None)
 │   └── FlumeProtocolError        bad JSON, success=false, malformed shape  → transient
 └── MqttError                     broker unreachable, publish timed out     → transient
-    └── MqttAuthError             broker refused the credentials            → permanent
+    └── MqttAuthError             broker refused the credentials            → permanent*
 
 Permanent errors end the process with exit code 78 (the unit's
 RestartPreventExitStatus); transient ones are logged once and retried on the schedule.
+*Except in `run`: an auth backend may come up after its broker, so the service logs a
+refusal once per streak and keeps asking; `check` and `discovery --purge` exit 78.
 Messages never carry a secret, a token or a request body of /oauth/token.
 """
 

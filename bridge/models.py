@@ -131,6 +131,22 @@ class Message:
     qos: int = 1
 
 
+@dataclass(frozen=True, slots=True)
+class Session:
+    """A water-use session: contiguous minutes of flow (short dry gaps tolerated).
+
+    Volumes and flows are in gallons from the local rules, in UNITS in a state or
+    event (UnitSystem.session_of). Times are aware UTC minute bounds.
+    """
+
+    start: datetime
+    end: datetime
+    minutes: int
+    volume: float
+    peak_flow: float  # the wettest minute's volume: its flow per minute
+    average_flow: float  # volume / minutes
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SensorState:
     """A water sensor's state: DESIGN §5's JSON, field for field and in its order.
@@ -152,11 +168,17 @@ class SensorState:
     this_week: float | None = None
     this_month: float | None = None
     this_year: float | None = None
+    yesterday: float | None = None
+    last_month: float | None = None
     total: float | None = None
     total_since: datetime | None = None
     total_through: datetime | None = None
     leak: bool | None = None
     high_flow: bool | None = None
+    continuous_flow: bool | None = None
+    sustained_flow: bool | None = None
+    away_flow: bool | None = None
+    last_session: Session | None = None
     low_battery: bool | None = None
     battery_level: str | None = None
     connected: bool | None = None
@@ -180,6 +202,8 @@ class Event:
     title: str | None
     message: str | None
     at: datetime  # aware UTC
+    on: bool | None = None  # a local rule's new value; None: not a rule's event
+    session: Session | None = None  # a `session` event's session, in gallons
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,6 +230,8 @@ class Usage:
     total_gallons: float
     total_since: datetime
     total_through: datetime
+    # The answer's spans (UTC start, minutes, gallons): the local rules read them.
+    spans: tuple[tuple[datetime, int, float], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,6 +258,20 @@ class UnitSystem:
     def flow_of(self, gpm: float | None) -> float | None:
         """Gallons a minute in this system's flow unit, rounded; None stays None."""
         return _scaled(gpm, self.per_gpm, self.flow_decimals)
+
+    def session_of(self, session: Session | None) -> Session | None:
+        """A session in gallons as this system's volumes and flows."""
+        if session is None:
+            return None
+        volume, flow = self.volume_of, self.flow_of
+        return Session(
+            session.start,
+            session.end,
+            session.minutes,
+            volume(session.volume) or 0.0,
+            flow(session.peak_flow) or 0.0,
+            flow(session.average_flow) or 0.0,
+        )
 
 
 def _scaled(value: float | None, factor: float, decimals: int) -> float | None:

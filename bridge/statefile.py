@@ -6,6 +6,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from bridge.errors import ConfigError
+
 _SUFFIX = ".tmp"
 
 
@@ -35,6 +37,25 @@ def write_atomic(path: Path, data: bytes) -> None:
         temp.unlink(missing_ok=True)
         raise
     _fsync_dir(directory)
+
+
+def probe(directory: Path) -> None:
+    """Make sure `directory` exists and takes a new file, as every write here needs.
+
+    A real write rather than os.access: a read-only mount or a sandbox (systemd's
+    ProtectSystem=) shows only when writing.
+
+    Raises:
+        ConfigError: it cannot be created or written, naming STATE_DIR.
+    """
+    try:
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(prefix=".probe.", dir=directory) as file:
+            file.write(b"ok")
+            file.flush()
+    except OSError as error:
+        reason = error.strerror or str(error)
+        raise ConfigError(f"STATE_DIR: cannot write {directory}: {reason}") from None
 
 
 def remove_leftovers(directory: Path, prefix: str) -> None:

@@ -122,6 +122,7 @@ DEVICE_LEAVES: Final[Mapping[str, Show]] = {
     "state": from_json(show_state),
     "availability": show_availability,
     "event": from_json(show_event),
+    "away_mode": lambda location_id, payload: f"location {location_id} {raw(payload)}",
 }
 
 

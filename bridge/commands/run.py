@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, closing, contextmanager
 from types import FrameType
 
-from bridge import app
+from bridge import app, statefile
 from bridge.config import Settings
 from bridge.flume.tokens import Credentials
 from bridge.service import Service
@@ -33,7 +33,13 @@ def run(settings: Settings, *, demo: bool = False) -> None:
 
 
 def serve(settings: Settings, login: Credentials) -> None:
-    """The service of `settings` and `login`, with SIGTERM and SIGINT stopping it."""
+    """The service of `settings` and `login`, with SIGTERM and SIGINT stopping it.
+
+    Raises:
+        ConfigError: STATE_DIR cannot be written (checked first: the service tells
+            systemd it is ready as soon as it starts).
+    """
+    statefile.probe(settings.state_dir)
     with closing(app.parts(settings, login)) as parts:
         # Before the service publishes anything: a lost meter takes back its counts.
         recover_from_broker(settings, parts.meter)

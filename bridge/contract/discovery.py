@@ -41,6 +41,7 @@ class _Node:
     entities: Sequence[Entity]
     state_topic: str | None = None
     availability_topic: str | None = None
+    location_id: int | None = None  # for the away-mode switch
 
 
 class Discovery:
@@ -140,6 +141,11 @@ class Discovery:
     def _sources(self, entity: Entity, node: _Node) -> dict[str, object]:
         if entity.source == "command":
             return {"command_topic": self._topics.commands + entity.key}
+        if entity.source == "away":
+            return {
+                "state_topic": self._topics.away_mode(str(node.location_id)),
+                "command_topic": self._topics.away_mode_set(str(node.location_id)),
+            }
         state_topic = {
             "state": node.state_topic,
             "status": self._topics.status,
@@ -184,12 +190,15 @@ class Discovery:
         # Linked to its Flume Bridge when that is discovered too, else to the service.
         via = sensor.bridge_id if sensor.bridge_id in hubs else None
         device["via_device"] = node_id(via) if via else self._topics.service_node
+        # No location, no away mode to show or set.
+        located = sensor.location_id is not None
         return _Node(
             node_id(sensor.id),
             device,
-            SENSOR_ENTITIES,
+            [e for e in SENSOR_ENTITIES if located or e.source != "away"],
             state_topic=self._topics.device(sensor.id, "state"),
             availability_topic=self._topics.device(sensor.id, "availability"),
+            location_id=sensor.location_id,
         )
 
 

@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
-Platform = Literal["sensor", "binary_sensor", "button"]
-Source = Literal["state", "status", "diagnostics", "command"]
+Platform = Literal["sensor", "binary_sensor", "button", "switch"]
+Source = Literal["state", "status", "diagnostics", "command", "away"]
 Availability = Literal["device", "service", "none"]
 
 
@@ -35,6 +35,11 @@ class Entity:
 # `{{ value_json.leak }}` renders true/false/null as True/False/None; HA's MQTT binary
 # sensor maps "None" to unknown.
 BINARY: Final[Mapping[str, object]] = {"payload_on": "True", "payload_off": "False"}
+
+
+SESSION_VOLUME: Final = (
+    "{{ value_json.last_session.volume if value_json.last_session else None }}"
+)
 
 
 def _volume(key: str, name: str, state_class: str | None) -> Entity:
@@ -66,9 +71,36 @@ SENSOR_ENTITIES: Final = (
     # Rolling windows go down as well as up: no state class, so no statistics resets.
     _volume("last_60_min", "Last 60 minutes", None),
     _volume("last_24_hours", "Last 24 hours", None),
+    # Closed periods: facts that never change once known, not Energy sources.
+    _volume("yesterday", "Yesterday", None),
+    _volume("last_month", "Last month", None),
     _binary("leak", "Leak", "moisture"),
     _binary("high_flow", "High flow", "problem"),
+    # The local rules: judged by the bridge over the counted minutes, they clear
+    # when the water stops (Flume's `leak` and `high_flow` stay Flume's verdicts).
+    _binary("continuous_flow", "Continuous flow", "moisture"),
+    _binary("sustained_flow", "Sustained flow", "problem"),
+    _binary("away_flow", "Water while away", "moisture"),
+    Entity(
+        "last_session_volume",
+        "sensor",
+        "Last session volume",
+        "water",
+        unit="volume",
+        json_key="last_session",
+        # `null` before the first session: render None (unknown), not an error.
+        extra={"value_template": SESSION_VOLUME},
+    ),
     _binary("low_battery", "Low battery", "battery"),
+    # The location's away mode (`<base>/<location_id>/away_mode`), on the sensor's
+    # device: HA has no location device, and the sensor is what a user looks at.
+    Entity(
+        "away_mode",
+        "switch",
+        "Away mode",
+        source="away",
+        extra={"payload_on": "ON", "payload_off": "OFF"},
+    ),
     Entity(
         "battery_level",
         "sensor",

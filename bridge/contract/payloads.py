@@ -21,6 +21,8 @@ from bridge.models import (
 
 ONLINE: Final = b"online"
 OFFLINE: Final = b"offline"
+AWAY_ON: Final = b"ON"  # HA's switch defaults: payload_on and state_on
+AWAY_OFF: Final = b"OFF"
 
 
 def utc_text(moment: datetime | None) -> str | None:
@@ -42,6 +44,8 @@ def _plain(value: object) -> object:
         return utc_text(value)
     if isinstance(value, float) and not math.isfinite(value):
         return None  # unknown: JSON has no NaN, and a subscriber must not see one
+    if isinstance(value, dict):  # a nested record: a state's last session
+        return {name: _plain(item) for name, item in value.items()}
     return value
 
 
@@ -82,10 +86,25 @@ class Payloads:
         topic = self._topics.device(state.device_id, "state")
         return Message(topic, to_json(_document(state)), retain=True)
 
+    def away_mode(self, location_id: int, away: bool | None) -> Message:
+        """`<base>/<location_id>/away_mode`, retained: Flume's away mode, ON/OFF.
+
+        None: no sensor served there any more; the empty payload clears the topic.
+        """
+        topic = self._topics.away_mode(location_id)
+        payload = b"" if away is None else AWAY_ON if away else AWAY_OFF
+        return Message(topic, payload, retain=True)
+
     def event(self, device_id: str, event: Event) -> Message:
         """`<base>/<id>/event`, not retained: one new alert."""
         topic = self._topics.device(device_id, "event")
-        return Message(topic, to_json(_document(event)), retain=False)
+        session = self._units.session_of(event.session)
+        document = _document(dataclasses.replace(event, session=session))
+        # Flume's alerts keep their four fields; a rule adds `on`, a session `session`.
+        for extra in ("on", "session"):
+            if document[extra] is None:
+                del document[extra]
+        return Message(topic, to_json(document), retain=False)
 
     def diagnostics(self, diagnostics: Diagnostics) -> Message:
         """`<base>/diagnostics`, retained: version, plan, requests, errors, success."""

@@ -9,8 +9,10 @@ from typing import Final
 
 from bridge.config import Settings
 
-PLATFORMS: Final = ("sensor", "binary_sensor", "button")
+PLATFORMS: Final = ("sensor", "binary_sensor", "button", "switch")
 RETAINED_LEAVES: Final = ("state", "availability")  # per device, under the base topic
+AWAY_LEAF: Final = "away_mode"  # per location, under the base topic (retained)
+SET_LEAF: Final = "set"  # under a retained topic: the command that changes it
 _UNSAFE = re.compile(r"[^a-zA-Z0-9_-]")
 _DEVICE_NODE = re.compile(r"flume_([0-9]+)")
 _KEY = re.compile(r"[a-zA-Z0-9_-]+")
@@ -73,6 +75,25 @@ class Topics:
         """`<base>/<device_id>/<leaf>` for leaf state, availability or event."""
         return f"{self.base}/{device_id}/{leaf}"
 
+    def away_mode(self, location_id: int | str) -> str:
+        """`<base>/<location_id>/away_mode`: Flume's away mode, `ON` or `OFF`."""
+        return f"{self.base}/{location_id}/{AWAY_LEAF}"
+
+    def away_mode_set(self, location_id: int | str) -> str:
+        """`<base>/<location_id>/away_mode/set`: the command that changes it."""
+        return f"{self.away_mode(location_id)}/{SET_LEAF}"
+
+    def away_location_of(self, topic: str) -> int | None:
+        """The location id of `<base>/<location_id>/away_mode/set`, else None."""
+        parts = topic.removeprefix(self.base + "/").split("/")
+        if (
+            topic.startswith(self.base + "/")
+            and parts[1:] == [AWAY_LEAF, SET_LEAF]
+            and parts[0].isdigit()
+        ):
+            return int(parts[0])
+        return None
+
     def device_config(self, node: str) -> str:
         """The device-based discovery topic: `<prefix>/device/<node>/config`."""
         return f"{self.prefix}/device/{node}/config"
@@ -95,6 +116,7 @@ class Topics:
             self.status,
             self.diagnostics,
             *self.device_filters(),
+            self.away_mode("+"),
             self.device_config("+"),
             *(self.component_config(platform, "+", "+") for platform in PLATFORMS),
         ]
@@ -109,6 +131,9 @@ class Topics:
         """
         if topic in (self.status, self.diagnostics):
             return True
+        parts = topic.removeprefix(self.base + "/").split("/")
+        if topic.startswith(self.base + "/") and parts[1:] == [AWAY_LEAF]:
+            return parts[0].isdigit()
         return self.device_id_of(topic) is not None or self._owned_config(
             topic, device_ids
         )

@@ -119,6 +119,20 @@ class FlumeClient:
         items = self._collect(self._user("/locations"), {"list_shared": "true"})
         return convert.locations(items)
 
+    def location(self, location_id: int) -> Location:
+        """Read one location (its away mode now): one request."""
+        envelope = self._call("GET", self._user(f"/locations/{location_id}"))
+        return convert.one_location(envelope.data)
+
+    def set_away(self, location_id: int, away: bool) -> None:
+        """Turn a location's away mode on or off: one PATCH (flume-api.md §3.6).
+
+        Raises:
+            FlumeError: Flume refused it (a 400, a 404) or did not answer.
+        """
+        path = self._user(f"/locations/{location_id}")
+        self._call("PATCH", path, body={"away_mode": away})
+
     def query(self, device_id: str, queries: Sequence[Mapping[str, object]]) -> Answer:
         """Run a batched usage query; the answer maps each request_id to its points.
 

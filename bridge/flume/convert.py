@@ -40,6 +40,11 @@ def location(data: LocationData) -> Location:
     )
 
 
+def one_location(items: Sequence[object]) -> Location:
+    """`data[0]` of GET /users/{uid}/locations/{lid}."""
+    return location(parse(LocationData, first(items, "location"), "location"))
+
+
 def locations(items: Sequence[object]) -> list[Location]:
     """The locations of GET /users/{uid}/locations."""
     return [location(d) for d in parse_all(LocationData, items, "locations")]

@@ -135,8 +135,10 @@ def _trailing(
 ) -> Window:
     since = wall_of(start, zone)
     first = instant_of(since, zone)  # earlier than `start` when its wall time repeats
-    # The surplus before `start` must fill whole buckets, so they can be dropped.
-    group = math.gcd(step, int((start - first) / MINUTE)) if dialect.grouping else 1
+    # The surplus before `start` must fill whole buckets, so they can be dropped, and
+    # so must the window (a part after a half-hour fall-back, Lord Howe's, is 30 min).
+    minutes = (int((start - first) / MINUTE), int((end - first) / MINUTE))
+    group = math.gcd(step, *minutes) if dialect.grouping else 1
     query: dict[str, object] = {
         "request_id": name,
         "bucket": "MIN",

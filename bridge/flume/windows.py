@@ -32,6 +32,10 @@ minutes only:
 - `today`, `this_week` (Monday), `this_month`, `this_year` (calendar): one SUM from
   the period's local midnight to `end`, over DAY, DAY, MON and YR buckets; 23- and
   25-hour days come out right because the buckets follow local midnights.
+- `yesterday`, `last_month` (closed periods): one SUM of the single DAY or MON
+  bucket of the local day or month before the current one; asked only when the
+  batch has room for them in the POSTs it takes anyway (not while a back-fill fills
+  it), so they never cost a request of their own.
 
 `Window.start`/`end` give each window's exact UTC span, for `/_sim/truth` and the meter.
 """
@@ -72,6 +76,16 @@ CALENDAR: tuple[tuple[str, str, Callable[[date], date]], ...] = (
     ("this_week", "DAY", lambda day: day - timedelta(days=day.weekday())),
     ("this_month", "MON", lambda day: day.replace(day=1)),
     ("this_year", "YR", lambda day: day.replace(month=1, day=1)),
+)
+CLOSED: tuple[
+    tuple[str, str, Callable[[date], date]], ...
+] = (  # the period's first day
+    ("yesterday", "DAY", lambda day: day - timedelta(days=1)),
+    (
+        "last_month",
+        "MON",
+        lambda day: (day.replace(day=1) - timedelta(days=1)).replace(day=1),
+    ),
 )
 
 
@@ -116,15 +130,15 @@ def usage_windows(
         ),
         *_backfill(counted_through, end, zone, dialect),
     )
+    closed = tuple(
+        _closed(name, bucket, first(today), zone) for name, bucket, first in CLOSED
+    )
+    if _posts(len(windows) + len(closed), dialect) == _posts(len(windows), dialect):
+        windows = (*windows, *closed)  # closed periods wait for a batch with room
     recount = _recount(counted_through, end, zone, dialect)
     if _posts(len(windows) + len(recount), dialect) > _posts(len(windows), dialect):
-        return windows  # the recount never costs a request (issue 13)
+        return windows  # the recount never costs a request either (issue 13)
     return (*windows, *recount)
-
-
-def _posts(count: int, dialect: Dialect) -> int:
-    """POSTs a batch of `count` queries takes."""
-    return -(-count // dialect.max_queries)
 
 
 def queries(windows: Sequence[Window]) -> list[dict[str, object]]:
@@ -214,3 +228,28 @@ def _calendar(
         "units": "GALLONS",
     }
     return Window(name, instant_of(since, zone), end, query, zone.key)
+
+
+def _closed(name: str, bucket: str, first_day: date, zone: ZoneInfo) -> Window:
+    """The single DAY or MON bucket of a closed period that began on `first_day`."""
+    since = first_day.isoformat() + " 00:00:00"
+    after = first_day + timedelta(days=1)
+    if bucket == "MON":
+        after = (first_day + timedelta(days=31)).replace(day=1)
+    query: dict[str, object] = {
+        "request_id": name,
+        "bucket": bucket,
+        "since_datetime": since,
+        # A wall time inside the period's last day: its bucket is the period's own,
+        # whether Flume reads `until` as inclusive or not.
+        "until_datetime": (after - timedelta(days=1)).isoformat() + " 23:59:00",
+        "operation": "SUM",
+        "units": "GALLONS",
+    }
+    end = instant_of(after.isoformat() + " 00:00:00", zone)
+    return Window(name, instant_of(since, zone), end, query, zone.key)
+
+
+def _posts(count: int, dialect: Dialect) -> int:
+    """How many POSTs a batch of `count` queries takes."""
+    return -(-count // dialect.max_queries)

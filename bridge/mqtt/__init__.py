@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from bridge.mqtt.connection import Reconnect
-from bridge.mqtt.publisher import Command, MqttPublisher, Timing
+from bridge.mqtt.publisher import Command, MqttPublisher, SetAway, Timing
 from bridge.mqtt.tools import describe, probe, purge
 
 __all__ = [
     "Command",
     "MqttPublisher",
     "Reconnect",
+    "SetAway",
     "Timing",
     "describe",
     "probe",

@@ -33,11 +33,14 @@ class Reconnect:
     """Paho's reconnect backoff: doubling from `first` seconds up to `cap`.
 
     The small cap keeps "back within seconds of the broker's return" true after a long
-    outage too (at most 8 s later); an attempt every 8 s costs a broker nothing.
+    outage too (at most 8 s later); an attempt every 8 s costs a broker nothing. A
+    broker that refuses us is asked at most `refused_cap` apart instead: its auth
+    backend may take minutes to come up, and each refusal is a line in its log.
     """
 
     first: int = 1
     cap: int = 8
+    refused_cap: int = 60
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +108,7 @@ class Connection:
         # Paho's thread only: whether this attempt got a CONNACK, and paho's last error.
         self._accepted = False
         self._last_error: str | None = None
+        self._reconnect = reconnect
         self._client = build_client(settings, client_id, will)
         self._client.reconnect_delay_set(reconnect.first, reconnect.cap)
         self._client.on_connect = self._on_connect
@@ -198,18 +202,20 @@ class Connection:
             verb = "reconnected" if self._ever_connected else "connected"
             log.log(self._info, "%s to the MQTT broker %s", verb, self.address)
             self.connected = self._ever_connected = True
-            self.refusal = None
+            if self.refusal is not None:
+                self.refusal = None
+                self._client.reconnect_delay_set(
+                    self._reconnect.first, self._reconnect.cap
+                )
             self._failures = 0
         elif isinstance(event, Failed):
             self._failed(event)
         return event
 
     def _failed(self, event: Failed) -> None:
-        if event.check is not None:
-            self.refusal = MqttAuthError(
-                f"MQTT broker {self.address}: {event.reason}; check {event.check}"
-            )
-        if self.connected:
+        if event.check is not None and self.refusal is None:
+            self._refused(event.reason, event.check)
+        elif self.connected:
             log.log(self._warning, "lost the MQTT broker %s: %s; reconnecting",
                     self.address, event.reason)  # fmt: skip
         else:
@@ -218,6 +224,21 @@ class Connection:
                     self.address, event.reason)  # fmt: skip
         self.connected = False
         self._failures += 1
+
+    def _refused(self, reason: str, check: str) -> None:
+        """A refusal streak begins: one error for the caller, slower retries.
+
+        Only DEBUG here: whoever gets the error says what it means (`run` keeps
+        retrying, `check` and `--purge` end with it). It stays the same object until
+        the next connect, so a caller can tell a new streak from the same one.
+        """
+        self.refusal = MqttAuthError(
+            f"MQTT broker {self.address}: {reason}; check {check}"
+        )
+        self._client.reconnect_delay_set(
+            self._reconnect.first, self._reconnect.refused_cap
+        )
+        log.debug("the MQTT broker %s refuses us: %s", self.address, reason)
 
     # Paho's thread: these only queue what happened.
 

@@ -18,7 +18,7 @@ from paho.mqtt.enums import MQTTErrorCode
 from bridge.config import Settings
 from bridge.contract.payloads import OFFLINE, ONLINE
 from bridge.contract.topics import Topics
-from bridge.errors import MqttError
+from bridge.errors import MqttAuthError, MqttError
 from bridge.models import Message
 from bridge.mqtt.client import Will
 from bridge.mqtt.connection import (
@@ -46,6 +46,15 @@ class Command(enum.Enum):
 
 
 COMMANDS: Final = {command.value: command for command in Command}
+AWAY_PAYLOADS: Final = {b"ON": True, b"OFF": False}  # HA's switch payloads
+
+
+@dataclass(frozen=True, slots=True)
+class SetAway:
+    """`<base>/<location_id>/away_mode/set`: turn a location's away mode on or off."""
+
+    location_id: int
+    away: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +75,9 @@ class MqttPublisher:
     It remembers the newest retained message per topic and re-sends them (discovery
     first) on every connect and once after Home Assistant's birth message. Paho's
     thread only queues events; `pump()`, called often by the main thread, acts on them
-    and returns the commands for the service. A broker outage never raises.
+    and returns the commands for the service. A broker outage never raises; a broker
+    that refuses us raises once per streak (until the next connect) while paho keeps
+    asking it, so that the caller decides whether that ends it.
     """
 
     def __init__(
@@ -95,14 +106,22 @@ class MqttPublisher:
         self._snapshot: dict[str, Message] = {}
         self._pending: deque[Message] = deque(maxlen=PENDING_LIMIT)
         self._commands: list[Command] = []
+        self._asked_away: dict[int, bool] = {}  # location id -> away mode asked, newest
+        self._topics = topics
         self._birth_due: float | None = None
         self._subscription: int | None = None  # SUBSCRIBE awaiting its SUBACK
+        self._raised: MqttAuthError | None = None  # the refusal streak raised already
         self.resends = 0  # snapshot re-sends so far (connects, births, republish)
 
     @property
     def connected(self) -> bool:
         """Whether the broker accepted us, as of the last `pump()`."""
         return self._connection.connected
+
+    @property
+    def refusal(self) -> MqttAuthError | None:
+        """Why the broker refuses us, from its first refusal to the next connect."""
+        return self._connection.refusal
 
     def start(self) -> None:
         """Connect in the background; paho retries with backoff until `stop()`."""
@@ -116,14 +135,17 @@ class MqttPublisher:
             MqttError: not connected within `timeout` seconds (paho keeps trying).
         """
         deadline = time.monotonic() + timeout
-        self._connection.wait_connected(timeout)
+        try:
+            self._connection.wait_connected(timeout)
+        except MqttAuthError as refusal:
+            self._raised = refusal
+            raise
         self._process(self._connection.poll())
         # Also wait for SUBACK, so that a birth or button press sent after we return
         # reaches us.
         while self._subscription is not None:
             remaining = deadline - time.monotonic()
-            if self._connection.refusal is not None:
-                raise self._connection.refusal
+            self._raise_refusal()
             if remaining <= 0:
                 raise MqttError(f"MQTT broker {self._connection.address}: no SUBACK")
             self._process(self._connection.poll(remaining))
@@ -152,19 +174,24 @@ class MqttPublisher:
         Waits up to `timeout` seconds for a command, acting on events meanwhile.
 
         Raises:
-            MqttAuthError: the broker refused the credentials or a certificate.
+            MqttAuthError: the broker began to refuse the credentials or a
+                certificate (once per streak; paho asks again, at most a minute apart).
         """
         deadline = time.monotonic() + timeout
         while True:
             self._process(self._connection.poll(self._wait(deadline)))
-            if self._connection.refusal is not None:
-                raise self._connection.refusal
+            self._raise_refusal()
             if self._birth_due is not None and self._clock() >= self._birth_due:
                 self._birth_due = None
                 self._resend("Home Assistant birth")
-            if self._commands or time.monotonic() >= deadline:
+            if self._commands or self._asked_away or time.monotonic() >= deadline:
                 commands, self._commands = self._commands, []
                 return commands
+
+    def away_requests(self) -> list[SetAway]:
+        """The away-mode commands received since the last call, one per location."""
+        asked, self._asked_away = self._asked_away, {}
+        return [SetAway(location_id, away) for location_id, away in asked.items()]
 
     def stop(self, timeout: float = 5.0) -> None:
         """Publish `offline`, wait up to `timeout` s for its ack, disconnect."""
@@ -191,6 +218,12 @@ class MqttPublisher:
     ) -> None:
         self.stop()
 
+    def _raise_refusal(self) -> None:
+        refusal = self._connection.refusal
+        if refusal is not None and refusal is not self._raised:
+            self._raised = refusal
+            raise refusal
+
     def _wait(self, deadline: float) -> float:
         remaining = deadline - time.monotonic()
         if self._birth_due is not None:
@@ -210,7 +243,11 @@ class MqttPublisher:
         """On every connect: `online`, the subscriptions, the snapshot, held events."""
         self._send(Message(self.status_topic, ONLINE, retain=True))
         self._subscription = self._connection.subscribe(
-            [self._ha_status, f"{self._command_prefix}+"]
+            [
+                self._ha_status,
+                f"{self._command_prefix}+",
+                self._topics.away_mode_set("+"),
+            ]
         )
         self._resend("connect")
         while self._pending and self._connection.connected:
@@ -250,6 +287,8 @@ class MqttPublisher:
             self._birth(event)
         elif event.topic.startswith(self._command_prefix):
             self._command(event)
+        else:
+            self._away(event)
 
     def _birth(self, event: Received) -> None:
         # A retained `online` is an old birth replayed on subscribe: the connect
@@ -286,6 +325,22 @@ class MqttPublisher:
         elif command not in self._commands:
             log.debug("command %s received", name)
             self._commands.append(command)
+
+    def _away(self, event: Received) -> None:
+        """An away-mode command: the newest per location wins, ON/OFF only."""
+        location_id = self._topics.away_location_of(event.topic)
+        away = AWAY_PAYLOADS.get(event.payload.strip())
+        if location_id is None or event.retained or away is None:
+            log.debug(
+                "ignored %r on %s (retained: %s)",
+                event.payload[:32],
+                event.topic,
+                event.retained,
+            )
+            return
+        log.debug("away mode %s asked for location %s", away, location_id)
+        self._asked_away.pop(location_id, None)  # the newest ask goes last
+        self._asked_away[location_id] = away
 
 
 def delivered(info: mqtt.MQTTMessageInfo, timeout: float) -> bool:

@@ -7,8 +7,18 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from bridge.models import BRIDGE, BridgeState, Device, SensorState, UnitSystem, Usage
+from bridge.models import (
+    BRIDGE,
+    BridgeState,
+    Device,
+    Location,
+    SensorState,
+    UnitSystem,
+    Usage,
+)
+from bridge.rules import Tracker
 
 # A sensor is `offline` when its usage has not been read for this many usage
 # intervals (and never sooner than STALE_MIN): one missed poll is not news.
@@ -23,6 +33,7 @@ class _Entry:
     usage: Usage | None = None
     leak: bool | None = None
     high_flow: bool | None = None
+    rules: Tracker | None = None  # the local rules' values and the last session
     last_success: datetime | None = None  # our clock: the last answered usage query
     released: bool = False  # the state goes out before a usage answer
     unanswered: bool = False  # a usage poll failed, and none has answered yet
@@ -57,6 +68,20 @@ class Board:
         self._entries = entries
         self.listed = True
         return gone
+
+    def locations(self) -> dict[int, Location]:
+        """The locations of the sensors served, by id."""
+        return {
+            device.location.id: device.location
+            for device in self.sensors()
+            if device.location is not None
+        }
+
+    def set_location(self, location: Location) -> None:
+        """Take a location read afresh (its away mode) for every device there."""
+        for entry in self._entries.values():
+            if entry.device.location_id == location.id:
+                entry.device = dataclasses.replace(entry.device, location=location)
 
     def device(self, device_id: str) -> Device | None:
         """The device with this id, if served."""
@@ -105,6 +130,10 @@ class Board:
         """Record whether a high-flow alert is current."""
         self._entries[device_id].high_flow = high_flow
 
+    def set_rules(self, device_id: str, rules: Tracker | None) -> None:
+        """Record what the local rules know of a sensor (None: nothing judged yet)."""
+        self._entries[device_id].rules = rules
+
     def last_success(self) -> dict[str, datetime | None]:
         """Each sensor's last answered usage query, for diagnostics."""
         return {
@@ -142,12 +171,19 @@ class Board:
             flow_unit=units.flow,
             leak=entry.leak,
             high_flow=entry.high_flow,
+            **self._rules(entry.rules),
             low_battery=None if battery is None else battery == "low",
             battery_level=battery,
             connected=device.connected,
             last_seen=device.last_seen,
         )
         return state if usage is None else self._with_usage(state, usage)
+
+    def _rules(self, rules: Tracker | None) -> dict[str, Any]:
+        """The local rules' fields of a state: null before the first judged minute."""
+        if rules is None:
+            return {}
+        return {**rules.on, "last_session": self._units.session_of(rules.last_session)}
 
     def _with_usage(self, state: SensorState, usage: Usage) -> SensorState:
         volume = self._units.volume_of
@@ -163,6 +199,8 @@ class Board:
             this_week=volume(windows.get("this_week")),
             this_month=volume(windows.get("this_month")),
             this_year=volume(windows.get("this_year")),
+            yesterday=volume(windows.get("yesterday")),
+            last_month=volume(windows.get("last_month")),
             total=self.total(usage.total_gallons),
             total_since=usage.total_since,
             total_through=usage.total_through,

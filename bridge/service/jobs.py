@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,7 +20,8 @@ from bridge.flume.budget import RequestBudget
 from bridge.flume.client import FlumeClient, select_devices, served
 from bridge.flume.planner import Plan, plan
 from bridge.meter import Meter
-from bridge.models import Device, Diagnostics, Message, Usage
+from bridge.models import Device, Diagnostics, Event, Message, Usage
+from bridge.rules import RuleBook
 from bridge.service.board import Board
 from bridge.service.streaks import Streaks
 from bridge.service.usage import counted, poll
@@ -40,6 +42,7 @@ class Parts:
     budget: RequestBudget
     meter: Meter
     alerts: AlertBook
+    rules: RuleBook
     contract: Contract
     now: Callable[[], datetime]  # Flume's clock (bridge.flume.clock)
 
@@ -97,7 +100,12 @@ class Jobs:
         self._room(2)  # devices, then locations
         first = not self.board.listed
         selected = self._served(self._client.devices(), strict=first)
+        places = set(self.board.locations())
         gone = self.board.replace_devices(selected)
+        for device in selected:  # a restart resumes the rules' values at once
+            self.board.set_rules(device.id, self._parts.rules.tracker(device.id))
+        for location_id in places - set(self.board.locations()):
+            self._publish(self._payloads.away_mode(location_id, None))
         discovery = self._parts.contract.discovery
         for message in discovery.removals(gone) + discovery.configs(selected):
             self._publish(message)
@@ -106,6 +114,7 @@ class Jobs:
         self.replan()
         for device in selected:
             self.publish_state(device.id)
+        self.publish_away()
 
     def replan(self) -> None:
         """Derive the plan for the sensors served and the budget others leave us."""
@@ -138,7 +147,25 @@ class Jobs:
             self.publish_state(device_id)  # released, or urgent news held back
             raise
         self.board.set_usage(device_id, reading, self._parts.now())
+        events = self._judge(device, reading)
         self.publish_state(device_id)
+        for event in events:
+            log.info(
+                "event %s at %s: %s",
+                event.type,
+                device_id,
+                event.message or event.title,
+            )
+            self._publish(self._payloads.event(device_id, event))
+
+    def _judge(self, device: Device, usage: Usage) -> list[Event]:
+        """Run the local rules over the answer's settled minutes: no request."""
+        rules = self._parts.rules
+        horizon = self._parts.meter.horizon(usage.updated_at)
+        away = device.location.away_mode if device.location else None
+        events = rules.update(device.id, usage.spans, horizon, away)
+        self.board.set_rules(device.id, rules.tracker(device.id))
+        return events
 
     def _poll(self, device: Device) -> Usage:
         now, meter = self._parts.now(), self._parts.meter
@@ -149,7 +176,9 @@ class Jobs:
             moved = self._parts.now() - now
             log.info("Flume's time moved by %s; polling %s again", moved, device.id)
             now = self._parts.now()
-            reading = poll(self._client, meter, device, now, self._streaks)
+            again = poll(self._client, meter, device, now, self._streaks)
+            # The first answer's minutes are counted: the rules must see them too.
+            reading = dataclasses.replace(again, spans=reading.spans + again.spans)
         return reading
 
     def _release(self, device_id: str) -> None:
@@ -178,6 +207,54 @@ class Jobs:
         for device in self.board.sensors():
             self.board.set_high_flow(device.id, book.high_flow(device.id))
             self.publish_state(device.id)
+
+    def set_away(self, location_id: int, away: bool) -> None:
+        """Set a location's away mode (one PATCH), and read it back if there is room.
+
+        The switch shows Flume's real state: a refusal or a failure re-sends the
+        state last read; a change not read back at once shows at the next device
+        list.
+
+        Raises:
+            FlumeError: the PATCH (or the read after it) failed or had no room.
+        """
+        if location_id not in self.board.locations():
+            log.info("away mode: no sensor served at location %s", location_id)
+            return
+        try:
+            self._client.set_away(location_id, away)
+        except BridgeError as error:
+            # Said even inside a streak of failures, when the job's WARNING is DEBUG.
+            log.info("away mode of location %s not set: %s", location_id, error)
+            self.publish_away(again=location_id)
+            raise
+        word = "on" if away else "off"
+        if self._parts.budget.available_in() > 0:
+            log.info(
+                "away mode of location %s set %s; read at the next list",
+                location_id,
+                word,
+            )
+            return
+        self.board.set_location(self._client.location(location_id))
+        log.info("away mode of location %s set %s", location_id, word)
+        self.publish_away()
+
+    def publish_away(self, again: int | None = None) -> None:
+        """Publish each served location's away mode as Flume last said it.
+
+        `again`: a location whose state is re-sent even if unchanged (a command on
+        it failed, and a switch may show what was asked rather than what is).
+        """
+        for location in self.board.locations().values():
+            if location.away_mode is None:
+                continue  # never read: no made-up OFF
+            message = self._payloads.away_mode(location.id, location.away_mode)
+            if location.id == again:
+                self._sent[message.topic] = message.payload
+                self._send(message)
+            else:
+                self._publish(message)
 
     def publish_state(self, device_id: str) -> None:
         """Publish a device's state and, for a sensor, its availability.

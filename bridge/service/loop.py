@@ -9,9 +9,9 @@ import time
 from collections.abc import Callable
 from typing import Final
 
-from bridge.errors import BridgeError, FlumeRateLimitError, MqttError
+from bridge.errors import BridgeError, FlumeRateLimitError, MqttAuthError, MqttError
 from bridge.flume.planner import Plan, duration
-from bridge.mqtt import Command, MqttPublisher
+from bridge.mqtt import Command, MqttPublisher, SetAway
 from bridge.service.jobs import Jobs, Parts
 from bridge.service.systemd import Notifier
 from bridge.service.timetable import Job, ScheduleTimetable, Timetable
@@ -26,7 +26,7 @@ HOUSEKEEPING: Final = 60  # seconds between availability and diagnostics checks
 # press. The budget still decides: a refresh never sends past it, but a burst of
 # them spends the plan's spare, so the next planned polls may wait for a retry.
 REFRESH_GAP: Final = 5.0
-BROKER_WAIT: Final = 5.0  # at start: long enough to hear a refused login
+BROKER_WAIT: Final = 5.0  # at start: the first states go to a broker that answers
 STOP_TIMEOUT: Final = 1.5  # for the broker's ack of `offline` on stop
 
 
@@ -62,7 +62,7 @@ class Service:
         self._sensors: list[str] = []  # the sensors the scheduled jobs poll
         self._planned: Plan | None = None
         self._busy = False  # inside a job: a stop signal interrupts it
-        self._ready = False
+        self._serving = False  # the first states are on the broker
         self._next_ping = -math.inf
         self._last_refresh = -math.inf
         self._status = ""
@@ -77,7 +77,8 @@ class Service:
         """Serve until stopped; publish `offline` and disconnect on the way out.
 
         Raises:
-            BridgeError: a permanent one (credentials, configuration): exit 78.
+            BridgeError: a permanent one (Flume credentials, configuration): exit 78.
+                The broker's refusal is not one: it is retried.
         """
         try:
             self.start()
@@ -89,25 +90,31 @@ class Service:
             self.close()
 
     def start(self) -> None:
-        """Connect to the broker (waiting a little for it) and list the devices first.
+        """Tell systemd we run, connect to the broker (waiting a little), list devices.
 
-        Raises:
-            MqttAuthError: the broker refused the credentials or a certificate.
+        READY=1 goes at once (`run` has checked the settings and STATE_DIR), before
+        any network: a broker or Flume missing at boot is something to wait for (the
+        STATUS= line says which), not a failed start for systemd to kill and repeat.
         """
+        self._update_status()
+        self._notifier.ready()
         self._publisher.start()
         try:
             self._publisher.wait_connected(BROKER_WAIT)
+        except MqttAuthError as refusal:
+            self._refused(refusal)
         except MqttError as error:
-            if error.permanent:
-                raise
-            log.warning("%s; polling Flume meanwhile", error)
+            # INFO: the connection has logged this streak's WARNING already.
+            log.info("%s; polling Flume meanwhile", error)
         self._add("devices", STARTUP_RETRY, self._devices, now=True)
 
     def step(self) -> None:
         """One turn of the loop: due jobs, the broker's events and commands, systemd."""
         self._timetable.run_pending()
-        for command in self._publisher.pump(self._idle()):
+        for command in self._pump():
             self._command(command)
+        for asked in self._publisher.away_requests():
+            self._set_away(asked)
         self._tick()
 
     def close(self) -> None:
@@ -116,6 +123,24 @@ class Service:
         log.info("stopping")
         self._notifier.stopping()
         self._publisher.stop(STOP_TIMEOUT)
+
+    def _pump(self) -> list[Command]:
+        try:
+            return self._publisher.pump(self._idle())
+        except MqttAuthError as refusal:
+            self._refused(refusal)
+            return []  # the commands wait in the publisher for the next pump
+
+    def _refused(self, refusal: MqttAuthError) -> None:
+        """The broker began to refuse us: one ERROR per streak, and serve on.
+
+        An auth backend may come up after its broker (Home Assistant's Mosquitto
+        add-on), a password be half-way through a change: paho asks again.
+        """
+        log.error(
+            "%s; asking again at most a minute apart, polling Flume meanwhile", refusal
+        )
+        self._update_status()
 
     def _devices(self) -> None:
         self.jobs.devices()
@@ -188,6 +213,10 @@ class Service:
         self._timetable.once(delay, again)
         log.debug("%s: trying again in %s", label, duration(delay))
 
+    def _set_away(self, asked: SetAway) -> None:
+        lid, away = asked.location_id, asked.away
+        self._run(f"away mode {lid}", lambda: self.jobs.set_away(lid, away))
+
     def _command(self, command: Command) -> None:
         if command is Command.REPUBLISH:
             log.info("republishing discovery and states on request")
@@ -223,11 +252,10 @@ class Service:
         return TICK if idle is None else min(TICK, max(0.0, idle))
 
     def _tick(self) -> None:
-        """Readiness, the watchdog and the status line, after each job and turn."""
-        if not self._ready and self._publisher.connected and self._has_published():
-            self._ready = True
-            log.info("ready: first states published")
-            self._notifier.ready()
+        """The first publish, the watchdog and the status, after each job and turn."""
+        if not self._serving and self._publisher.connected and self._has_published():
+            self._serving = True
+            log.info("first states published")
         interval = self._notifier.watchdog_interval()
         if interval is not None and self._monotonic() >= self._next_ping:
             # From the main loop only: a wedged loop stops the pings and systemd
@@ -244,11 +272,9 @@ class Service:
         return not successes or any(when is not None for when in successes)
 
     def _update_status(self) -> None:
-        sensors = len(self.jobs.board.sensors())
-        broker = "broker connected" if self._publisher.connected else "broker away"
         budget = self._parts.budget
         text = (
-            f"{sensors} sensor{'' if sensors == 1 else 's'}; {broker}; "
+            f"{self._flume_status()}; {self._broker_status()}; "
             f"{budget.used()}/{budget.per_hour} Flume requests in the last hour"
         )
         if self.jobs.failures:
@@ -256,6 +282,20 @@ class Service:
         if text != self._status:
             self._status = text
             self._notifier.status(text)
+
+    def _flume_status(self) -> str:
+        if not self.jobs.board.listed:
+            return "waiting for Flume's device list"
+        sensors = len(self.jobs.board.sensors())
+        return f"{sensors} sensor{'' if sensors == 1 else 's'}"
+
+    def _broker_status(self) -> str:
+        refusal = self._publisher.refusal
+        if refusal is not None:
+            return f"broker refuses: {refusal}"
+        if self._publisher.connected:
+            return "broker connected"
+        return "waiting for the MQTT broker"
 
 
 def _bound(job: Callable[[str], None], device_id: str) -> Job:

@@ -70,6 +70,7 @@ def poll(
         total_gallons=reading.gallons,
         total_since=reading.since,
         total_through=reading.through,
+        spans=tuple(found.spans),
     )
 
 

@@ -31,6 +31,7 @@ FLUME_ROUTES = (
     Route("GET", D, account.get_device, user_guard),
     Route("GET", f"{U}/locations", account.list_locations, user_guard),
     Route("GET", f"{U}/locations/{{lid}}", account.get_location, user_guard),
+    Route("PATCH", f"{U}/locations/{{lid}}", account.update_location, user_guard),
     Route("POST", f"{D}/query", water.query, user_guard),
     Route("GET", f"{D}/query/active", water.active_flow, user_guard),
     Route("GET", f"{D}/leaks/active", water.active_leak, user_guard),
@@ -43,6 +44,7 @@ CONTROL_ROUTES = tuple(
     for method, path, handler in (
         ("GET", "/account", control.account),
         ("GET", "/truth", control.truth),
+        ("GET", "/uses", control.uses),
         ("GET", "/stats", control.stats),
         ("DELETE", "/stats", control.reset_stats),
         ("GET", "/faults", control.list_faults),

@@ -10,6 +10,7 @@ from http import HTTPStatus
 CODE_OK = 602
 CODE_VALIDATION = 94
 CODE_NOT_FOUND = 610
+CODE_UPDATED = 612  # a PATCH's success (flume-api.md §1)
 
 JSON_TYPE = "application/json; charset=utf-8"
 VALIDATION_MESSAGE = "A provided parameter failed validation"
@@ -105,6 +106,22 @@ def success(
         "data": data,
         "count": len(data) if count is None else count,
         "pagination": pagination,
+    }
+    return json_reply(200, document)
+
+
+def updated() -> Reply:
+    """Return the 200 envelope of a PATCH: code 612, no data."""
+    document = {
+        "success": True,
+        "code": CODE_UPDATED,
+        "message": "Record successfully updated",
+        "http_code": 200,
+        "http_message": "OK",
+        "detailed": None,
+        "data": [],
+        "count": 0,
+        "pagination": None,
     }
     return json_reply(200, document)
 

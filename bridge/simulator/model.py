@@ -36,6 +36,8 @@ from bridge.simulator.query import QueryContext, QueryError, run_queries
 from bridge.simulator.timebase import to_minutes
 from bridge.simulator.volume import Leak, cumulative, volume
 
+Use = tuple[str, int, int | None, int]  # kind, start, end (None: running), units/min
+
 DEMO_LEAK_RATE = 6  # units per minute, ~0.023 gpm: a dripping fixture
 DEMO_LEAK_LEAD = 120  # minutes the demo leak has run when the clock starts
 MINUTES_PER_DAY = 1440
@@ -58,6 +60,7 @@ class Model:
         }
         self._leaks: dict[str, list[Leak]] = {d.id: [] for d in self.account.sensors}
         self._notices: list[dict[str, object]] = []
+        self._away = {location.id: False for location in self.account.locations}
         self._households = {
             d.id: Household(config.seed, d.id, self.account.location_of(d).tz)
             for d in self.account.sensors
@@ -83,7 +86,14 @@ class Model:
 
     def location_json(self, location: Location) -> dict[str, object]:
         """The location object of `GET /users/{uid}/locations[/{lid}]`."""
-        return self.account.location_json(location)
+        with self._lock:
+            away = self._away[location.id]
+        return {**self.account.location_json(location), "away_mode": away}
+
+    def set_away(self, location_id: int, away: bool) -> None:
+        """Turn a location's away mode on or off (`PATCH .../locations/{lid}`)."""
+        with self._lock:
+            self._away[location_id] = away
 
     def device_json(
         self, device: Device, *, location: bool, user: bool
@@ -111,6 +121,20 @@ class Model:
         if stop < start:
             raise ValueError("until must not be before since")
         return self._gallons(device)(start, stop)
+
+    def uses(self, device_id: str, since: datetime, until: datetime) -> list[Use]:
+        """The sensor's water uses (household events, leaks) overlapping [since, until).
+
+        Household events last under an hour: those starting a day before are enough.
+        """
+        device, start, stop = self._known(device_id), _minutes(since), _minutes(until)
+        household = self._households[device.id].events(start - 1440, stop)
+        found: list[Use] = [(e.kind, e.start, e.end, e.rate) for e in household]
+        found += [("leak", k.start, k.end, k.rate) for k in self._leaks_of(device)]
+        overlapping = (
+            u for u in found if u[1] < stop and (u[2] is None or u[2] > start)
+        )
+        return sorted(overlapping, key=lambda use: use[1])
 
     def query(
         self, device: Device, body: object, behaviour: Behaviour | None = None

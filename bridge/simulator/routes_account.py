@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from bridge.simulator.envelope import Reply, not_found, success
+import json
+
+from bridge.simulator.envelope import (
+    Reply,
+    not_found,
+    success,
+    updated,
+    validation_error,
+)
 from bridge.simulator.listing import (
     Item,
     ListSpec,
@@ -118,3 +126,35 @@ def get_location(state: State, call: Call) -> Reply:
     if location is None:
         raise not_found()
     return success([state.model.location_json(location)])
+
+
+# What a PATCH may change here: the docs show only `away_mode` being written
+# (flume-api.md §3.6); any other field is refused rather than silently dropped.
+WRITABLE = ("away_mode",)
+
+
+def update_location(state: State, call: Call) -> Reply:
+    """PATCH /users/{uid}/locations/{lid}: body `{"away_mode": bool}`."""
+    location_id = to_int(call.args["lid"])
+    if location_id is None or state.model.account.location(location_id) is None:
+        raise not_found()
+    changes = _location_changes(call.request.body)
+    state.model.set_away(location_id, changes["away_mode"])
+    return updated()
+
+
+def _location_changes(body: bytes) -> dict[str, bool]:
+    try:
+        document = json.loads(body) if body.strip() else None
+    except (ValueError, UnicodeDecodeError):
+        raise validation_error(["The request body is not valid JSON"]) from None
+    if not isinstance(document, dict) or not document:
+        raise validation_error(["The request body must be an object of fields"])
+    errors = [
+        f"{key} is not a writable field" for key in document if key not in WRITABLE
+    ]
+    away = document.get("away_mode")
+    if not isinstance(away, bool):
+        errors.append(f"away_mode [{away}] must be true or false")
+    raise_if(errors)
+    return {"away_mode": away is True}

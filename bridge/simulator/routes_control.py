@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from bridge.simulator.behaviour import BehaviourError
 from bridge.simulator.envelope import ApiError, Reply, json_reply
 from bridge.simulator.faults import FaultError, parse_revoke
+from bridge.simulator.household import UNITS_PER_GALLON
 from bridge.simulator.routing import Call, Request
 from bridge.simulator.state import State
 
@@ -102,6 +103,35 @@ def truth(state: State, call: Call) -> Reply:
         "gallons": gallons,
     }
     return json_reply(200, document)
+
+
+def uses(state: State, call: Call) -> Reply:
+    """GET /_sim/uses?device_id=&since=&until=: the water uses behind the truth."""
+    request = call.request
+    device = state.model.device(request.param("device_id") or "")
+    if device is None:
+        raise unknown_device()
+    if not device.is_sensor:
+        raise bad_request(f"device {device.id} is not a water sensor")
+    since = parse_instant("since", request.param("since"))
+    until = parse_instant("until", request.param("until"))
+    if until < since:
+        raise bad_request("until must not be before since")
+    found = state.model.uses(device.id, since, until)
+    document = {"device_id": device.id, "uses": [_use(*use) for use in found]}
+    return json_reply(200, document)
+
+
+def _use(kind: str, start: int, end: int | None, rate: int) -> dict[str, object]:
+    def instant(minute: int) -> str:
+        return format_instant(datetime.fromtimestamp(minute * 60, UTC))
+
+    return {
+        "kind": kind,
+        "start": instant(start),
+        "end": None if end is None else instant(end),
+        "gallons_per_minute": rate / UNITS_PER_GALLON,
+    }
 
 
 def stats(state: State, call: Call) -> Reply:

@@ -79,7 +79,7 @@ def test_json_lists_every_message_a_start_would_publish(
     config = found[f"homeassistant/device/flume_{sensor}/config"]["payload"]
     assert config["device"]["name"] == "Flume Home"
     assert config["device"]["via_device"] == f"flume_{hub}"
-    assert len(config["cmps"]) == 14
+    assert len(config["cmps"]) == 21
     state = found[f"flume/{sensor}/state"]["payload"]
     assert state["device_id"] == sensor
     assert state["connected"] is True
@@ -106,7 +106,7 @@ def test_the_plain_listing_is_one_line_per_message(
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert lines[-1] == (
-        "24 messages; `flume-mqtt discovery --json` shows them in full"
+        "31 messages; `flume-mqtt discovery --json` shows them in full"
     )
     sensor = sim.model.account.sensors[0].id
     flow = next(line for line in lines if f"flume_{sensor}/flow_rate/" in line)

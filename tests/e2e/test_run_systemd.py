@@ -4,80 +4,19 @@ from __future__ import annotations
 
 import itertools
 import signal
-import socket
 import statistics
-import tempfile
-import threading
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-
-import pytest
 
 from tests.support.bridge import BridgeProcess, bridge_env
 from tests.support.broker import Broker
 from tests.support.mqtt import subscriber
+from tests.support.notify import WAIT, Manager
+from tests.support.service import eventually
 from tests.support.simulator import SimFactory
 
 WATCHDOG_USEC = 2_000_000  # a ping about every second (half the timeout)
-WAIT = 30.0  # for any event of a loaded machine; never an assertion on speed
 STOP_LIMIT = 2.0  # seconds from the signal to the exit code
-
-
-@dataclass
-class Manager:
-    """The service manager's end of NOTIFY_SOCKET: every datagram, timed on arrival."""
-
-    path: Path
-    received: list[tuple[float, str]] = field(default_factory=list)
-    _changed: threading.Condition = field(default_factory=threading.Condition)
-
-    def listen(self, sock: socket.socket, stop: threading.Event) -> None:
-        """Record datagrams until `stop` is set."""
-        sock.settimeout(0.1)
-        while not stop.is_set():
-            try:
-                data = sock.recv(4096)
-            except TimeoutError:
-                continue
-            with self._changed:
-                self.received.append((time.monotonic(), data.decode()))
-                self._changed.notify_all()
-
-    def wait(self, done: Callable[[list[str]], bool], what: str) -> list[str]:
-        """Block until `done(messages)` holds; fail the test after WAIT seconds."""
-        with self._changed:
-            ok = self._changed.wait_for(lambda: done(self.messages()), WAIT)
-            assert ok, f"never {what}; got {self.messages()}"
-            return self.messages()
-
-    def messages(self) -> list[str]:
-        """Every datagram's text, oldest first."""
-        return [text for _, text in self.received]
-
-    def times(self, text: str) -> list[float]:
-        """When each datagram equal to `text` arrived."""
-        return [at for at, seen in self.received if seen == text]
-
-
-@pytest.fixture
-def manager() -> Iterator[Manager]:
-    """A bound datagram socket in a short directory (unix paths end at 108 bytes)."""
-    with (
-        tempfile.TemporaryDirectory(prefix="sd-") as directory,
-        socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock,
-    ):
-        path = Path(directory) / "notify"
-        sock.bind(str(path))
-        found, stop = Manager(path), threading.Event()
-        thread = threading.Thread(target=found.listen, args=(sock, stop))
-        thread.start()
-        try:
-            yield found
-        finally:
-            stop.set()
-            thread.join()
 
 
 def start(
@@ -109,13 +48,14 @@ def retained(broker: Broker, topic: str) -> list[bytes]:
 def test_ready_watchdog_status_and_a_clean_stop(
     sim_factory: SimFactory, broker: Broker, manager: Manager, tmp_path: Path
 ) -> None:
-    """READY=1 once a state is retained, a ping a second, STATUS=; SIGTERM: exit 0."""
+    """READY=1 at start, a state retained, a ping a second, STATUS=; SIGTERM: exit 0."""
     bridge, sensor = start(sim_factory, broker, manager, tmp_path)
     try:
         manager.wait(lambda m: "READY=1" in m, "READY=1")
-        # At READY the state is already on the broker: a newcomer gets it retained.
-        states = retained(broker, f"flume/{sensor}/state")
-        assert states, bridge.text()
+        # READY=1 waits for nothing on the network; a newcomer gets the state
+        # retained once the first poll has answered.
+        manager.wait_status("1 sensor; broker connected")
+        eventually(lambda: bool(retained(broker, f"flume/{sensor}/state")), WAIT)
         manager.wait(lambda m: m.count("WATCHDOG=1") >= 4, "four watchdog pings")
     finally:
         signalled = time.monotonic()

@@ -62,7 +62,7 @@ def test_a_broker_that_answers_is_used_and_every_message_shows(
     )
     shown = [" ".join(line.split()[1:]) for line in lines]  # without the time
     assert shown[0] == "status online"
-    assert "discovery Home Assistant discovery: Flume Home — 14 entities" in shown
+    assert "discovery Home Assistant discovery: Flume Home — 21 entities" in shown
     assert (
         f"state Home {SENSOR}: flow 0.42 gal/min, today 80.2 gal, total 123.4 gal, "
         "leak yes"

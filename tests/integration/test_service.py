@@ -62,7 +62,7 @@ def test_systemd_hears_ready_watchdog_status_and_stopping(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """READY=1 once after the first states, WATCHDOG=1 repeatedly, STOPPING=1 last."""
+    """READY=1 once at start, WATCHDOG=1 repeatedly, STOPPING=1 last."""
     sent: list[str] = []
 
     def heard(datagram: str, count: int = 1) -> bool:
@@ -75,11 +75,11 @@ def test_systemd_hears_ready_watchdog_status_and_stopping(
         monkeypatch.setenv("WATCHDOG_USEC", "200000")  # a ping every 0.1 s
         with running(service_settings(sim, broker, tmp_path / "state")) as service:
             eventually(lambda: heard("READY=1"))
-            successes = service.service.jobs.board.last_success()
+            # Not held back for Flume or the broker: the first states come after it.
+            eventually(lambda: any(service.service.jobs.board.last_success().values()))
             eventually(lambda: heard("WATCHDOG=1", 4))
             assert service.finish() is None
         heard("STOPPING=1")
-    assert list(successes.values()) != [None]
     assert sent.count("READY=1") == 1
     assert sent[-1] == "STOPPING=1"
     statuses = [s for s in sent if s.startswith("STATUS=")]

@@ -91,7 +91,7 @@ def test_a_refresh_the_budget_cannot_hold_is_refused(
         sim, broker, tmp_path / "state", flume_requests_per_hour=8
     )
     with running(settings) as service:
-        eventually(lambda: logged(info, "ready: first states published") == 1)
+        eventually(lambda: logged(info, "first states published") == 1)
         watch.send("flume/command/refresh", b"go")
         eventually(lambda: logged(info, "refresh ignored: the budget has room") == 1)
         queries = route_count(sim, QUERY)
@@ -118,4 +118,4 @@ def test_without_a_sensor_only_devices_and_alerts_are_served(
         eventually(lambda: logged(info, "refresh ignored") == 1)
         assert service.finish() is None
     assert route_count(sim, QUERY) == 0
-    assert logged(info, "ready: first states published") == 1
+    assert logged(info, "first states published") == 1

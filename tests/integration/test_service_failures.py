@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from bridge.errors import ConfigError, FlumeAuthError, MqttAuthError
+from bridge.errors import ConfigError, FlumeAuthError
 from bridge.mqtt import MqttPublisher
 from bridge.service import Service
 from bridge.service.systemd import Notifier
@@ -198,7 +198,7 @@ def test_flume_down_at_start_is_retried_until_the_devices_are_listed(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """A failed first device list is tried again; not ready before it succeeds."""
+    """A failed first device list is tried again; no states before it succeeds."""
     monkeypatch.setattr("bridge.service.loop.RETRY_MIN", 1)
     add_fault(sim, route="/users/*/devices", status=503)
     sensor = sim.model.account.sensors[0].id
@@ -207,7 +207,7 @@ def test_flume_down_at_start_is_retried_until_the_devices_are_listed(
         assert service.finish() is None
     messages = [r.getMessage() for r in log.records]
     assert messages.index("devices: trying again in 1 s") < messages.index(
-        "ready: first states published"
+        "first states published"
     )
 
 
@@ -229,10 +229,13 @@ def test_a_429_longer_than_the_interval_waits_for_the_next_planned_run(
     assert not records(log, f"usage {sensor}: trying again")
 
 
-def test_a_broker_refusing_the_login_ends_the_service(
-    sim: Simulator, broker_factory: BrokerFactory, tmp_path: Path
+def test_a_broker_refusing_the_login_does_not_end_the_service(
+    sim: Simulator,
+    broker_factory: BrokerFactory,
+    log: pytest.LogCaptureFixture,
+    tmp_path: Path,
 ) -> None:
-    """Wrong MQTT credentials are permanent: run() raises MqttAuthError at start."""
+    """Wrong MQTT credentials at start: one ERROR naming them; Flume is polled on."""
     broker = broker_factory(username="bridge", password="broker-secret")
     settings = service_settings(
         sim,
@@ -242,4 +245,11 @@ def test_a_broker_refusing_the_login_ends_the_service(
         mqtt_password="wrong",
     )
     with running(settings) as service:
-        assert isinstance(service.ended(), MqttAuthError)
+        eventually(lambda: any(service.service.jobs.board.last_success().values()))
+        assert service.finish() is None
+    refusals = [r for r in log.records if r.levelno >= logging.ERROR]
+    assert [r.getMessage() for r in refusals] == [
+        f"MQTT broker {broker.host}:{broker.port}: login refused (Not authorized); "
+        "check MQTT_USERNAME and MQTT_PASSWORD; asking again at most a minute apart, "
+        "polling Flume meanwhile"
+    ]

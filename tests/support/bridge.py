@@ -99,6 +99,9 @@ def windows(end: datetime, tz: str) -> dict[str, tuple[datetime, datetime]]:
         "this_week": (start(week), end),
         "this_month": (start(month), end),
         "this_year": (start(year), end),
+        # Closed periods (issue 14): the local day and month before the current ones.
+        "yesterday": (start(midnight - timedelta(days=1)), start(midnight)),
+        "last_month": (start((month - timedelta(days=1)).replace(day=1)), start(month)),
     }
 
 

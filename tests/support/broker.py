@@ -185,6 +185,13 @@ class Broker:
         self.stop()
         self.start()
 
+    def restart_with_password(self, password: str) -> None:
+        """Restart on the same port, accepting our user only with `password`."""
+        self.stop()
+        (self.directory / "passwords").unlink()
+        self.password = password
+        self.start()
+
     def freeze(self) -> None:
         """Pause the process (SIGSTOP): connections stay open, nothing is answered."""
         assert self._process is not None

@@ -5,8 +5,8 @@ of each `homeassistant-<release>-py3-none-any.whl` (`pip download --no-deps
 --only-binary=:all: --python-version 3.12 homeassistant==2024.3.3`) with `ast`, never
 importing it, and prints the key lists that tests/data/ha_mqtt_keys.json vendors: for
 the device and origin blocks (strict `vol.Schema`s: an unknown key fails the whole
-config), an availability entry, and the sensor, binary_sensor and button platforms
-(their discovery schemas drop unknown keys with `vol.REMOVE_EXTRA`).
+config), an availability entry, and the sensor, binary_sensor, button and switch
+platforms (their discovery schemas drop unknown keys with `vol.REMOVE_EXTRA`).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 MQTT = "homeassistant/components/mqtt/"
-PLATFORMS = ("sensor", "binary_sensor", "button")
+PLATFORMS = ("sensor", "binary_sensor", "button", "switch")
 CONSTANTS = (
     "homeassistant/const.py",
     "homeassistant/helpers/",
@@ -32,6 +32,7 @@ ENUMS = {
     "sensor": "SensorDeviceClass",
     "binary_sensor": "BinarySensorDeviceClass",
     "button": "ButtonDeviceClass",
+    "switch": "SwitchDeviceClass",
     "state_class": "SensorStateClass",
     "entity_category": "EntityCategory",
 }

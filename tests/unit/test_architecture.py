@@ -18,7 +18,14 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("bridge.commands",),
     ("bridge.app",),
     ("bridge.service",),
-    ("bridge.flume", "bridge.meter", "bridge.alerts", "bridge.mqtt", "bridge.contract"),
+    (
+        "bridge.flume",
+        "bridge.meter",
+        "bridge.alerts",
+        "bridge.rules",
+        "bridge.mqtt",
+        "bridge.contract",
+    ),
     ("bridge.config", "bridge.statefile"),
     ("bridge.models", "bridge.errors", "bridge"),  # `bridge` itself: its __version__
 )

@@ -70,6 +70,11 @@ def test_defaults_are_those_of_the_design(monkeypatch: pytest.MonkeyPatch) -> No
         "meter_offset": 0.0,
         "state_dir": Path("/home/pi/.local/state/flume-mqtt"),
         "log_level": "INFO",
+        "rule_continuous_minutes": 120,
+        "rule_sustained_flow": None,  # per UNITS: RULE_DEFAULTS
+        "rule_sustained_minutes": 30,
+        "rule_away_volume": None,  # per UNITS: RULE_DEFAULTS
+        "session_gap_minutes": 2,
     }
 
 

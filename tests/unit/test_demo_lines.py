@@ -69,7 +69,7 @@ def test_device_discovery_is_one_line_per_device() -> None:
     assert lines == [
         "discovery Home Assistant discovery: Flume MQTT — 4 entities",
         "discovery Home Assistant discovery: Flume Bridge Home — 2 entities",
-        "discovery Home Assistant discovery: Flume Home — 14 entities",
+        "discovery Home Assistant discovery: Flume Home — 21 entities",
     ]
 
 

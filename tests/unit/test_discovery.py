@@ -12,6 +12,7 @@ import pytest
 
 from bridge.config import Settings
 from bridge.contract import Contract
+from bridge.contract.entities import SESSION_VOLUME
 from bridge.models import BridgeState, Device, Location, Message, SensorState
 from tests.support.contract import device_state
 
@@ -33,10 +34,12 @@ ALLOWED_STATE_CLASSES: dict[str | None, set[str | None]] = {
     None: {"measurement", None},
 }
 BINARY_SENSOR_CLASSES = {"moisture", "problem", "battery", "connectivity"}
+BINARY_KEYS: tuple[str, ...] = ("leak", "high_flow", "low_battery", "connected")
+BINARY_KEYS += ("status", "continuous_flow", "sustained_flow", "away_flow")
 ENERGY_UNITS = {"CCF", "ft³", "m³", "gal", "L", "MCF"}  # energy/validate.py
 ENERGY_KEYS = ("total", "today", "this_week", "this_month", "this_year")
 HA_ID = re.compile(r"[a-zA-Z0-9_-]+")
-ENTITY_ID = re.compile(r"(sensor|binary_sensor|button)\.[a-z0-9_]+")
+ENTITY_ID = re.compile(r"(sensor|binary_sensor|button|switch)\.[a-z0-9_]+")
 UNITS = ("gallons", "liters", "cubic_feet", "cubic_meters")
 SCHEMAS = ("device", "component")
 SEEN = datetime(2026, 11, 28, 12, 33, 40, tzinfo=UTC)
@@ -59,8 +62,11 @@ DESIGN_STATE: dict[str, Any] = {
     "updated_at": "2026-11-28T12:34:00Z", "unit": "gal", "flow_unit": "gal/min",
     "flow_rate": 0.42, "flowing": True, "last_60_min": 3.1, "last_24_hours": 120.5,
     "today": 80.2, "this_week": 402.7, "this_month": 1804.3, "this_year": 25012.9,
+    "yesterday": 95.4, "last_month": 2210.8,
     "total": 123456.7, "total_since": "2026-11-01T08:00:00Z",
     "total_through": "2026-11-28T12:31:00Z", "leak": False, "high_flow": False,
+    "continuous_flow": False, "sustained_flow": False, "away_flow": False,
+    "last_session": None,
     "low_battery": False, "battery_level": "high", "connected": True,
     "last_seen": "2026-11-28T12:33:40Z",
 }  # fmt: skip
@@ -104,10 +110,10 @@ def test_every_entity_uses_only_classes_and_units_ha_accepts(
 ) -> None:
     """Each device class, state class and unit string is one HA accepts together."""
     found = all_components(units, schema)
-    assert len(found) == 4 + 2 + 14  # service, Flume Bridge, sensor
+    assert len(found) == 4 + 2 + 21  # service, Flume Bridge, sensor
     for key, config in found:
         cls = config.get("device_class")
-        if key in ("leak", "high_flow", "low_battery", "connected", "status"):
+        if key in BINARY_KEYS:
             assert cls in BINARY_SENSOR_CLASSES, key
             assert "state_class" not in config, key
             assert "unit_of_measurement" not in config, key
@@ -198,8 +204,13 @@ def test_each_value_template_reads_a_field_of_the_state_json() -> None:
     for key, config in all_components("gallons", "device"):
         template = config.get("value_template")
         if config.get("state_topic") == f"flume/{SENSOR.id}/state":
-            assert template == f"{{{{ value_json.{key} }}}}"
-            assert key in fields
+            field = key
+            if key == "last_session_volume":  # a field of a nested object
+                assert template == SESSION_VOLUME
+                field = "last_session"
+            else:
+                assert template == f"{{{{ value_json.{key} }}}}"
+            assert field in fields
         elif config.get("state_topic") == f"flume/{HUB.id}/state":
             assert key in hub_fields
     assert fields == set(DESIGN_STATE)

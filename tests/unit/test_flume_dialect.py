@@ -107,6 +107,8 @@ def test_a_negative_or_missing_window_costs_only_its_field() -> None:
         "last_60_min": 1.0,
         "last_24_hours": 24.0,
         "this_year": 1.0,
+        "yesterday": 1.0,
+        "last_month": 1.0,
     }
     assert len(result.spans) == 15
 

@@ -51,7 +51,7 @@ def test_read_sums_the_windows_and_spans_the_minutes() -> None:
     assert values["last_60_min"] == 1.0  # one bucket of an hour
     assert set(values) == {
         "last_60_min", "last_24_hours", "today", "this_week", "this_month",
-        "this_year",
+        "this_year", "yesterday", "last_month",
     }  # fmt: skip
     assert spans[-1] == (END - MINUTE, 1, 1.0)
     assert len(spans) == 15

@@ -1,0 +1,171 @@
+"""RuleBook: every sensor's local rules and sessions, kept in STATE_DIR/rules.json.
+
+Kept so that no event is told twice and a restart resumes each rule's value.
+
+Each usage poll hands the book the spans of Flume's answer and the meter's horizon
+(the newest minute end that counts). The book judges, in order, the minutes from where
+it stopped up to the horizon; a minute not in the answer yet stops it until a later
+poll (late data), and minutes only known as a longer bucket (a back-fill) are a gap.
+The file is replaced atomically before the events are returned: an event published
+afterwards is never one a restart would tell again.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from pathlib import Path
+
+from bridge.config import RULE_DEFAULTS, Settings
+from bridge.models import Event, Session, UnitSystem
+from bridge.rules.engine import MINUTE, Change, Outcome, Thresholds, Tracker
+from bridge.rules.store import decode, encode
+from bridge.statefile import remove_leftovers, temp_prefix, write_atomic
+
+log = logging.getLogger(__name__)
+
+RULES_FILE = "rules.json"
+TITLES = {
+    "continuous_flow": "Continuous flow",
+    "sustained_flow": "Sustained flow",
+    "away_flow": "Water while away",
+}
+SESSION_TITLE = "Water-use session"
+
+Span = tuple[datetime, int, float]
+
+
+class RuleBook:
+    """The local rules of every sensor, persisted in STATE_DIR/rules.json."""
+
+    def __init__(self, state_dir: Path, limits: Thresholds) -> None:
+        self.path = state_dir / RULES_FILE
+        self.limits = limits
+        self._failing = False
+        self._trackers = self._load()
+
+    def tracker(self, device_id: str) -> Tracker | None:
+        """What the rules know of a sensor; None before its first judged minute."""
+        return self._trackers.get(device_id)
+
+    def update(
+        self,
+        device_id: str,
+        spans: Iterable[Span],
+        horizon: datetime,
+        away: bool | None,
+    ) -> list[Event]:
+        """Judge the sensor's settled minutes up to `horizon`; the events, oldest first.
+
+        The first update of a sensor judges the history in the answer without events:
+        what happened before the bridge watched is no news (its values are).
+        """
+        spans = list(spans)
+        tracker = self._trackers.get(device_id)
+        first = tracker is None
+        if tracker is None:
+            tracker = Tracker(_earliest(spans, horizon))
+        before = tracker.through
+        outcomes = list(_judge(tracker, spans, horizon, bool(away), self.limits))
+        if tracker.through == before and not first:
+            return []
+        self._trackers[device_id] = tracker
+        self._save()
+        return [] if first else [event_of(outcome) for outcome in outcomes]
+
+    def _load(self) -> dict[str, Tracker]:
+        remove_leftovers(self.path.parent, temp_prefix(self.path))
+        try:
+            return decode(self.path.read_bytes())
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            # Starting afresh judges the answer's history again without events:
+            # nothing is told twice, the values come back with the first poll.
+            log.warning(
+                "ignoring %s (%s): the local rules start afresh", self.path, error
+            )
+            return {}
+
+    def _save(self) -> None:
+        try:
+            write_atomic(self.path, encode(self._trackers))
+        except OSError as error:
+            report = log.debug if self._failing else log.warning
+            report(
+                "could not save %s (%s): a restart may repeat events", self.path, error
+            )
+            self._failing = True
+            return
+        self._failing = False
+
+
+def event_of(outcome: Outcome) -> Event:
+    """The `flume/<id>/event` of a rule's change or of a session that ended."""
+    if isinstance(outcome, Session):
+        return Event("session", SESSION_TITLE, None, outcome.end, session=outcome)
+    change: Change = outcome
+    title = TITLES[change.rule]
+    message = f"{title} {'began' if change.on else 'ended'}"
+    return Event(change.rule, title, message, change.at, on=change.on)
+
+
+def _readable(spans: Iterable[Span]) -> Iterator[Span]:
+    for start, minutes, gallons in spans:
+        if minutes >= 1 and math.isfinite(gallons) and gallons >= 0:
+            yield start, minutes, gallons
+
+
+def _earliest(spans: list[Span], horizon: datetime) -> datetime:
+    """Where a sensor's first judgement starts: the answer's oldest minute."""
+    starts = [start for start, _, _ in _readable(spans) if start < horizon]
+    return min(starts, default=horizon)
+
+
+def _judge(
+    tracker: Tracker,
+    spans: list[Span],
+    horizon: datetime,
+    away: bool,
+    limits: Thresholds,
+) -> Iterator[Outcome]:
+    """Judge the minutes from the tracker's `through` on, while the answer has them."""
+    minutes: dict[datetime, float] = {}
+    longer: dict[datetime, datetime] = {}
+    for start, length, gallons in _readable(spans):
+        if length == 1:
+            minutes[start] = gallons
+        else:
+            longer[start] = max(longer.get(start, start), start + length * MINUTE)
+    if not minutes and not longer:
+        return  # nothing readable: wait for a later answer
+    oldest = min([*minutes, *longer])
+    while tracker.through < horizon:
+        at = tracker.through
+        if at in minutes:
+            yield from tracker.minute(minutes[at], away, limits)
+        elif at in longer and longer[at] <= horizon:
+            log.debug("%s to %s: not read minute by minute", at, longer[at])
+            yield from tracker.gap(longer[at])
+        elif at < oldest:
+            # Older than anything Flume still answers with: it will never come.
+            log.debug("%s to %s: no longer in Flume's answers", at, oldest)
+            yield from tracker.gap(min(oldest, horizon))
+        else:
+            return  # not in the answer yet: a later poll reads it
+
+
+def thresholds(settings: Settings, units: UnitSystem) -> Thresholds:
+    """The rules' settings in gallons: RULE_* in UNITS, or UNITS' defaults."""
+    flow, volume = RULE_DEFAULTS[settings.units]
+    flow = settings.rule_sustained_flow or flow
+    volume = settings.rule_away_volume or volume
+    return Thresholds(
+        continuous_minutes=settings.rule_continuous_minutes,
+        sustained_gpm=flow / units.per_gpm,
+        sustained_minutes=settings.rule_sustained_minutes,
+        away_gallons=volume / units.per_gallon,
+        session_gap=settings.session_gap_minutes,
+    )
