@@ -112,13 +112,15 @@ class Meter:
         if reading is None:
             raise ValueError(f"device {device_id} is not counted yet: begin() it first")
         checked, zone = _checked(spans), ZoneInfo(tz)
+        counted = (reading.since, reading.through)
         hours, late = recount.revise(
-            self._hours.get(device_id, {}), checked, reading.through, zone
+            self._hours.get(device_id, {}), checked, counted, zone
         )
         through, added, path = _advance(reading.through, checked, horizon)
         if through == reading.through and not late:
             return reading
-        hours = recount.prune(recount.record(hours, path, zone), horizon)
+        hours = recount.record(hours, path, reading.since, zone)
+        hours = recount.prune(hours, horizon)
         gallons = reading.gallons + late + added
         return self._store(device_id, Reading(gallons, reading.since, through), hours)
 

@@ -54,43 +54,46 @@ def next_hour(start: datetime, zone: ZoneInfo) -> datetime:
 def revise(
     hours: Mapping[datetime, float | None],
     spans: Iterable[Span],
-    through: datetime,
+    counted: tuple[datetime, datetime],
     zone: ZoneInfo,
 ) -> tuple[Hours, float]:
     """The hours as this answer reads them, and the gallons that arrived late.
 
-    Only the counted part of each hour, up to `through`, is compared.
+    Only the counted part of each hour, within `counted` (since, through), is
+    compared: the hour the sensor was first seen in only minute by minute.
     """
     minutes, wholes = _values(spans, 1), _values(spans, 60)
     fresh: Hours = dict(hours)
     late = 0.0
-    for start, counted in hours.items():
-        now = (
-            None if counted is None else _reread(start, through, minutes, wholes, zone)
-        )
-        if counted is None or now is None:
+    for start, kept in hours.items():
+        now = None if kept is None else _reread(start, counted, minutes, wholes, zone)
+        if kept is None or now is None:
             continue
-        if now > counted + EPSILON:
-            late += now - counted
+        if now > kept + EPSILON:
+            late += now - kept
             fresh[start] = now
-        elif now < counted - EPSILON:
+        elif now < kept - EPSILON:
             log.debug(
                 "Flume revised the hour from %s down by %.6f gallons; total keeps "
-                "what it counted", start.isoformat(), counted - now,
+                "what it counted", start.isoformat(), kept - now,
             )  # fmt: skip
     return fresh, late
 
 
-def record(hours: Hours, path: Iterable[Span], zone: ZoneInfo) -> Hours:
+def record(
+    hours: Hours, path: Iterable[Span], since: datetime, zone: ZoneInfo
+) -> Hours:
     """`hours` with the newly counted spans added to the hours that hold them.
 
-    An hour first met in its middle was partly counted before it was kept: unknown.
+    An hour first met in its middle (not where the count began) was partly counted
+    before it was kept: unknown.
     """
     kept = dict(hours)
     for start, minutes, gallons in path:
         first = hour_of(start, zone)
         last = hour_of(start + (minutes - 1) * MINUTE, zone)
-        counted = kept.get(first) if first in kept else _new(first, start)
+        fresh = 0.0 if start in (first, since) else None
+        counted = kept.get(first) if first in kept else fresh
         if first != last:  # its water cannot be told apart between the hours
             _forget(kept, first, last, zone)
             continue
@@ -102,10 +105,6 @@ def prune(hours: Hours, horizon: datetime) -> Hours:
     """The hours the windows still re-read at `horizon`."""
     oldest = horizon - KEEP
     return {start: gallons for start, gallons in hours.items() if start >= oldest}
-
-
-def _new(hour: datetime, start: datetime) -> float | None:
-    return 0.0 if start == hour else None
 
 
 def _forget(hours: Hours, first: datetime, last: datetime, zone: ZoneInfo) -> None:
@@ -128,19 +127,19 @@ def _values(spans: Iterable[Span], length: int) -> dict[datetime, float]:
 
 
 def _reread(
-    start: datetime,
-    through: datetime,
+    hour: datetime,
+    counted: tuple[datetime, datetime],
     minutes: Mapping[datetime, float],
     wholes: Mapping[datetime, float],
     zone: ZoneInfo,
 ) -> float | None:
-    """What the counted part of the hour from `start` reads now, if this answer says."""
-    after = next_hour(start, zone)
-    end = min(after, through)
+    """What the counted part of the hour from `hour` reads now, if this answer says."""
+    after = next_hour(hour, zone)
+    start, end = max(hour, counted[0]), min(after, counted[1])
     if end <= start:
         return None
-    if end == after == start + HOUR and start in wholes:
-        return wholes[start]
+    if (start, end) == (hour, after) == (hour, hour + HOUR) and hour in wholes:
+        return wholes[hour]
     needed = [start + k * MINUTE for k in range((end - start) // MINUTE)]
     if all(minute in minutes for minute in needed):
         return math.fsum(minutes[minute] for minute in needed)

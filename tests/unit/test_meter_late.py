@@ -81,6 +81,16 @@ def test_an_hour_first_met_in_its_middle_is_never_compared(tmp_path: Path) -> No
     assert reading == Reading(41.0, at(20), at(61))
 
 
+def test_the_first_hour_is_compared_minute_by_minute_from_since(
+    tmp_path: Path,
+) -> None:
+    """Seen first at 12:20: its minutes from 12:20 read again still count late water."""
+    meter = begun(tmp_path, 20)
+    meter.count(DEVICE, minutes(20, 40, 0.0), at(40))
+    again = [*minutes(0, 20, 9.0), *minutes(20, 40, 0.5), *minutes(40, 45)]
+    assert meter.count(DEVICE, again, at(45)) == Reading(15.0, at(20), at(45))
+
+
 def test_a_span_across_an_hour_edge_makes_both_hours_unknown(tmp_path: Path) -> None:
     """Thirty minutes from 12:45 cannot be told apart between the two hours."""
     meter = begun(tmp_path)
