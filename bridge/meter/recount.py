@@ -10,7 +10,8 @@ hour reads beyond what was counted in it arrived late and is added once, after w
 the hour holds the new sum. An hour that reads less was revised down by Flume:
 logged at DEBUG, ignored, so `total` never falls. An hour whose counted part is not
 known exactly (counted before the meter kept hours, or by a span across an hour's
-edge) holds None and is never compared.
+edge) holds None and is never compared; the hour the count began in is compared
+minute by minute from `since` only (its HR bucket holds water from before).
 """
 
 from __future__ import annotations
