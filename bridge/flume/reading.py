@@ -28,7 +28,8 @@ from bridge.models import Answer, Point
 
 log = logging.getLogger(__name__)
 
-SERIES = ("minutes", "backfill_minutes", "backfill")  # counted minute by minute
+# Counted minute by minute (or hour by hour), and read again for late data.
+SERIES = ("minutes", "backfill_minutes", "backfill", "recount")
 MINUTE = timedelta(minutes=1)
 Span = tuple[datetime, int, float]  # (UTC start, minutes, gallons), as bridge.meter
 

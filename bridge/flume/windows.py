@@ -18,6 +18,12 @@ minutes only:
   likewise. A MIN series longer than the dialect's hours (24, flume-api.md §5.3; 25
   in the hour after a fall-back, from its surplus) is asked for in parts
   `name`, `name#2` ..., cut where both wall times around the cut are unambiguous.
+- `minutes` reaches back to the start of the local hour holding the minute the meter
+  counted through, and `recount` (HR buckets) holds the whole local hours from the
+  one 24 hours back up to that hour: the meter compares them with what it counted
+  and adds water that reached Flume late (bridge.meter.recount). It is left out when
+  the meter is a day behind (the back-fill reads those hours), and when it would
+  cost one more POST (a server taking fewer queries than the batch holds).
 - `backfill_minutes` and `backfill` (only for a meter that is behind): when the
   minute the meter has counted through is older than `end - 1440 min`, MIN buckets
   from that minute to the next local hour, then HR buckets (no MIN limit applies),
@@ -36,20 +42,30 @@ minutes only:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bridge.flume.dialect import Dialect
+from bridge.flume.series import (
+    DOCUMENTED,
+    HOUR,
+    MINUTE,
+    PART,
+    Window,
+    hour_buckets,
+    hour_start,
+    instant_of,
+    next_hour,
+    series,
+    wall_of,
+)
 
-MINUTE = timedelta(minutes=1)
-HOUR = timedelta(hours=1)
+__all__ = ["DOCUMENTED", "PART", "Window", "queries", "usage_windows"]
+
 MAX_MINUTES = 1440  # the longest `minutes` series
+RECOUNT = timedelta(hours=24)  # history read again for late data (DESIGN §4)
 BACKFILL_HOURS = 744  # 31 days per batch: one month's outage in one request
-DOCUMENTED = Dialect()
-PART = "#"  # request_id of a series' later parts: name#2, name#3 ...
 GROUP = 60  # minutes per bucket of the long trailing windows (Flume allows <= 100)
 TRAILING = (  # request_id, minutes back from `end`, minutes per bucket
     ("last_60_min", 60, GROUP),
@@ -71,26 +87,6 @@ CLOSED: tuple[
         lambda day: (day.replace(day=1) - timedelta(days=1)).replace(day=1),
     ),
 )
-
-
-@dataclass(frozen=True, slots=True)
-class Window:
-    """One query of the batch and the UTC span [start, end) its value covers."""
-
-    request_id: str
-    start: datetime  # aware UTC, inclusive
-    end: datetime  # aware UTC, exclusive: the start of the current minute
-    query: dict[str, object]  # the payload item
-    tz: str
-    # Series windows: where the first bucket Flume returns starts, and its length in
-    # minutes. Calendar windows are summed by Flume: first_bucket None, step 0.
-    first_bucket: datetime | None = None
-    step: int = 0
-
-    @property
-    def field(self) -> str:
-        """The value this window (or part of one) is for: its request_id's stem."""
-        return self.request_id.split(PART, maxsplit=1)[0]
 
 
 def usage_windows(
@@ -120,12 +116,13 @@ def usage_windows(
     zone = ZoneInfo(tz)
     end = now.astimezone(UTC).replace(second=0, microsecond=0)
     today = end.astimezone(zone).date()
-    trailing = (("minutes", _reach(minutes, end, counted_through), 1), *TRAILING)
+    reach = _reach(minutes, end, counted_through, zone)
+    trailing = (("minutes", reach, 1), *TRAILING)
     windows = (
         *(
             part
             for name, n, step in trailing
-            for part in _series(name, end - n * MINUTE, end, zone, step, dialect)
+            for part in series(name, end - n * MINUTE, end, zone, step, dialect)
         ),
         *(
             _calendar(name, bucket, first(today), end, zone)
@@ -136,9 +133,12 @@ def usage_windows(
     closed = tuple(
         _closed(name, bucket, first(today), zone) for name, bucket, first in CLOSED
     )
-    if _posts(len(windows) + len(closed), dialect) > _posts(len(windows), dialect):
-        return windows  # closed periods wait for a batch with room: no extra POST
-    return (*windows, *closed)
+    if _posts(len(windows) + len(closed), dialect) == _posts(len(windows), dialect):
+        windows = (*windows, *closed)  # closed periods wait for a batch with room
+    recount = _recount(counted_through, end, zone, dialect)
+    if _posts(len(windows) + len(recount), dialect) > _posts(len(windows), dialect):
+        return windows  # the recount never costs a request either (issue 13)
+    return (*windows, *recount)
 
 
 def queries(windows: Sequence[Window]) -> list[dict[str, object]]:
@@ -159,12 +159,34 @@ def _check_minute(counted_through: datetime | None) -> None:
         )
 
 
-def _reach(minutes: int, end: datetime, counted_through: datetime | None) -> int:
-    """The `minutes` series' length: back to `counted_through`, within 1440."""
+def _reach(
+    minutes: int, end: datetime, counted_through: datetime | None, zone: ZoneInfo
+) -> int:
+    """The `minutes` series' length, within 1440, back to the local hour's start.
+
+    The hour holding `counted_through`: its counted minutes are read again.
+    """
     if counted_through is None:
         return minutes
-    behind = (end - counted_through) // MINUTE
+    behind = (end - hour_start(counted_through, zone)) // MINUTE
     return min(MAX_MINUTES, max(minutes, behind))
+
+
+def _recount(
+    counted_through: datetime | None, end: datetime, zone: ZoneInfo, dialect: Dialect
+) -> tuple[Window, ...]:
+    """Whole local hours from the one holding `end - 24 h` to the counted minute's.
+
+    HR buckets: one query of about 24 buckets (flume-api.md §4.2); none when the
+    meter is so far behind that the back-fill reads these hours anyway.
+    """
+    if counted_through is None:
+        return ()
+    first = hour_start(end - RECOUNT, zone)
+    last = hour_start(counted_through, zone)
+    if last <= first:
+        return ()
+    return (hour_buckets("recount", first, last, zone, dialect),)
 
 
 def _backfill(
@@ -181,116 +203,14 @@ def _backfill(
     start = counted_through.astimezone(UTC)
     if start >= reach:
         return ()
-    hour = _next_hour(start, zone)
-    head = _series("backfill_minutes", start, hour, zone, 1, dialect)
+    hour = next_hour(start, zone)
+    head = series("backfill_minutes", start, hour, zone, 1, dialect)
     # Rounded up: the last hour may overlap the minutes series, never leave a gap.
     cap = BACKFILL_HOURS * HOUR - (hour - start)
     hours = min(cap // HOUR, -(-(reach - hour) // HOUR))
     if hours <= 0:
         return head
-    return (*head, _hours("backfill", hour, hour + hours * HOUR, zone, dialect))
-
-
-def _next_hour(start: datetime, zone: ZoneInfo) -> datetime:
-    """The first start of a local hour at or after `start` (a whole minute)."""
-    minute = start.astimezone(zone).minute
-    return start + ((60 - minute) % 60) * MINUTE
-
-
-def _hours(
-    name: str, start: datetime, end: datetime, zone: ZoneInfo, dialect: Dialect
-) -> Window:
-    since = _wall(start, zone)
-    query: dict[str, object] = {
-        "request_id": name,
-        "bucket": "HR",
-        "since_datetime": since,
-        **_order(dialect),
-        "units": "GALLONS",
-    }
-    _name_last(query, end, zone)
-    return Window(name, start, end, query, zone.key, _instant(since, zone), 60)
-
-
-def _series(
-    name: str,
-    start: datetime,
-    end: datetime,
-    zone: ZoneInfo,
-    step: int,
-    dialect: Dialect,
-) -> tuple[Window, ...]:
-    """A MIN series over [start, end), in parts of at most the dialect's hours."""
-    if start >= end:
-        return ()
-    limit = dialect.max_min_hours * HOUR
-    parts: list[Window] = []
-    while True:
-        label = name if not parts else f"{name}{PART}{len(parts) + 1}"
-        part = _trailing(label, start, end, zone, step, dialect)
-        first = part.first_bucket or start
-        if end - first <= limit:
-            return (*parts, part)
-        cut = _cut(first, first + limit, part.step, zone)
-        if cut <= start:  # no safe cut: ask for it whole, the server may refuse
-            return (*parts, part)
-        parts.append(_trailing(label, start, cut, zone, step, dialect))
-        start = cut
-
-
-def _cut(first: datetime, latest: datetime, step: int, zone: ZoneInfo) -> datetime:
-    """The latest bucket edge by `latest` that parts a series exactly.
-
-    Its wall time and the minute's before must each name one instant.
-    """
-    group = step * MINUTE
-    cut = first + ((latest - first) // group) * group
-    while cut > first and not (_exact(cut, zone) and _exact(cut - MINUTE, zone)):
-        cut -= group
-    return cut
-
-
-def _exact(instant: datetime, zone: ZoneInfo) -> bool:
-    return _instant(_wall(instant, zone), zone) == instant
-
-
-def _order(dialect: Dialect) -> dict[str, object]:
-    return {"sort_direction": "ASC"} if dialect.sorting else {}
-
-
-def _name_last(query: dict[str, object], end: datetime, zone: ZoneInfo) -> None:
-    """Name the window's last minute as `until`, unless its wall time repeats."""
-    last = end - MINUTE
-    if _exact(last, zone):
-        query["until_datetime"] = _wall(last, zone)
-
-
-def _trailing(
-    name: str,
-    start: datetime,
-    end: datetime,
-    zone: ZoneInfo,
-    step: int,
-    dialect: Dialect = DOCUMENTED,
-) -> Window:
-    since = _wall(start, zone)
-    first = _instant(since, zone)  # earlier than `start` when its wall time repeats
-    # The surplus before `start` must fill whole buckets, so they can be dropped, and
-    # so must the window (a part after a half-hour fall-back, Lord Howe's, is 30 min).
-    minutes = (int((start - first) / MINUTE), int((end - first) / MINUTE))
-    group = math.gcd(step, *minutes) if dialect.grouping else 1
-    query: dict[str, object] = {
-        "request_id": name,
-        "bucket": "MIN",
-        "since_datetime": since,
-        "group_multiplier": group,
-        **_order(dialect),
-        "units": "GALLONS",
-    }
-    if not dialect.grouping:
-        del query["group_multiplier"]  # the server ignores it: one bucket a minute
-    _name_last(query, end, zone)
-    return Window(name, start, end, query, zone.key, first, group)
+    return (*head, hour_buckets("backfill", hour, hour + hours * HOUR, zone, dialect))
 
 
 def _calendar(
@@ -303,11 +223,11 @@ def _calendar(
         "since_datetime": since,
         # Any wall time of the current period names its last bucket; Flume counts
         # only water that has arrived, so the bucket in progress ends at `end`.
-        "until_datetime": _wall(end, zone),
+        "until_datetime": wall_of(end, zone),
         "operation": "SUM",
         "units": "GALLONS",
     }
-    return Window(name, _instant(since, zone), end, query, zone.key)
+    return Window(name, instant_of(since, zone), end, query, zone.key)
 
 
 def _closed(name: str, bucket: str, first_day: date, zone: ZoneInfo) -> Window:
@@ -326,21 +246,10 @@ def _closed(name: str, bucket: str, first_day: date, zone: ZoneInfo) -> Window:
         "operation": "SUM",
         "units": "GALLONS",
     }
-    end = _instant(after.isoformat() + " 00:00:00", zone)
-    return Window(name, _instant(since, zone), end, query, zone.key)
+    end = instant_of(after.isoformat() + " 00:00:00", zone)
+    return Window(name, instant_of(since, zone), end, query, zone.key)
 
 
 def _posts(count: int, dialect: Dialect) -> int:
     """How many POSTs a batch of `count` queries takes."""
     return -(-count // dialect.max_queries)
-
-
-def _wall(instant: datetime, zone: ZoneInfo) -> str:
-    """Flume's naive local "YYYY-MM-DD HH:MM:SS" of an instant."""
-    return instant.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")
-
-
-def _instant(wall: str, zone: ZoneInfo) -> datetime:
-    """The UTC instant Flume reads a wall time as: the first occurrence (fold=0)."""
-    naive = datetime.strptime(wall, "%Y-%m-%d %H:%M:%S")  # noqa: DTZ007 (local wall time)
-    return naive.replace(tzinfo=zone).astimezone(UTC)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from bridge.errors import FlumeProtocolError
 from bridge.flume.client import FlumeClient
@@ -52,13 +52,17 @@ def poll(
             counted.
     """
     reading = meter.reading(device.id) or meter.begin(device.id, now)
-    windows, answer = ask(client, device, now, reading.through, streaks)
+    seen = last_seen(device)
+    # While held at last_seen the meter cannot advance: no minutes series back to
+    # its count nor back-fill (a sensor dead for a month would ask 31 days a cycle).
+    through = reading.through if seen is None else None
+    windows, answer = ask(client, device, now, through, streaks)
     found = reading_of(windows, answer, client.habits.dialect)
     client.habits.learn(**found.lessons)
     client.watch.note(device.id, list(dict.fromkeys(w.field for w in windows)), found)
     end = windows[0].end
-    horizon = meter.horizon(end)
-    reading = meter.count(device.id, found.spans, horizon)
+    horizon = meter.horizon(end) if seen is None else min(meter.horizon(end), seen)
+    reading = meter.count(device.id, found.spans, horizon, windows[0].tz)
     return Usage(
         updated_at=end,
         windows=found.values,
@@ -70,11 +74,23 @@ def poll(
     )
 
 
+def last_seen(device: Device) -> datetime | None:
+    """For a disconnected sensor, the minute start no settled minute may pass.
+
+    Its Flume Bridge may still hold the later minutes and upload them hours late
+    (`connected` and `last_seen` from the devices list, flume-api.md §3.1); they are
+    counted once it is listed connected again, by the back-fill if need be.
+    """
+    if device.connected is not False or device.last_seen is None:
+        return None
+    return device.last_seen.astimezone(UTC).replace(second=0, microsecond=0)
+
+
 def ask(
     client: FlumeClient,
     device: Device,
     now: datetime,
-    through: datetime,
+    through: datetime | None,
     streaks: Streaks | None = None,
 ) -> tuple[tuple[Window, ...], Answer]:
     """The windows at `now` and Flume's answer.

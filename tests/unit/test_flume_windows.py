@@ -291,12 +291,15 @@ def by_id_counted(
 
 
 @pytest.mark.parametrize(
-    ("back", "length"), [(-5, 15), (0, 15), (5, 15), (15, 15), (100, 100), (1440, 1440)]
+    ("back", "length"), [(-5, 30), (0, 30), (5, 30), (15, 30), (100, 150), (1440, 1440)]
 )
 def test_the_minutes_series_reaches_back_to_the_counted_minute(
     back: int, length: int
 ) -> None:
-    """The series holds max(minutes, minutes since counted_through), no backfill yet."""
+    """The series reaches the local hour holding counted_through, no backfill yet.
+
+    NOW is 11:30 PDT: the counted minutes of the hour are read again (late data).
+    """
     windows = by_id_counted(NOW, behind(NOW, back))
     assert windows["minutes"].end - windows["minutes"].start == length * MINUTE
     assert "backfill" not in windows
@@ -420,8 +423,9 @@ def test_the_meter_windows_hold_every_minute_since_counted_through(
     counted = behind(now, back)
     windows = by_id_counted(now, counted, tz, short)
     series = windows["minutes"]
+    hour = counted.astimezone(ZoneInfo(tz)).replace(minute=0).astimezone(UTC)
     assert series.start == min(
-        series.end - short * MINUTE, max(counted, series.end - 1440 * MINUTE)
+        series.end - short * MINUTE, max(hour, series.end - 1440 * MINUTE)
     )
     first, fill = windows.get("backfill_minutes"), windows.get("backfill")
     if first is None and fill is None:

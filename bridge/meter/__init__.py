@@ -5,8 +5,11 @@ of the newest counted minute) and the gallons in between. A cycle hands it the s
 of Flume's answer (minute and hourly buckets, in any order, overlapping, read again);
 it adds, from `through`, the contiguous spans that ended at least `lag` minutes ago,
 so a minute whose data may still arrive is left for a later cycle, and a minute read
-twice is counted once. The file is replaced atomically before `count` returns: a
-state published afterwards is never ahead of what a restart would load.
+twice is counted once. Water Flume receives after its minute was counted (late
+data) is found by comparing the recent hours read again with what was counted in
+them (bridge.meter.recount) and added once; the count never falls. The file is replaced
+atomically before `count` returns: a state published afterwards is never ahead of
+what a restart would load.
 
 Two generations are kept: each save first renames meter.json to meter.json.1 (one
 rename, made durable by the directory fsync the save does anyway: no extra write or
@@ -19,16 +22,19 @@ from its own retained states on the broker (`restore`) before it publishes anyth
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from bridge.errors import FlumeProtocolError
+from bridge.meter import recount
+from bridge.meter.file import DAMAGE, Reading, dump, floor, read
 from bridge.statefile import remove_leftovers, temp_prefix, write_atomic
+
+__all__ = ["LAG_MINUTES", "METER_FILE", "Meter", "Reading", "Span"]
 
 log = logging.getLogger(__name__)
 
@@ -37,17 +43,7 @@ log = logging.getLogger(__name__)
 LAG_MINUTES = 3
 METER_FILE = "meter.json"
 PREVIOUS = METER_FILE + ".1"  # the generation before the current one
-FORMAT = 1
 MINUTE = timedelta(minutes=1)
-
-
-@dataclass(frozen=True, slots=True)
-class Reading:
-    """A device's lifetime count."""
-
-    gallons: float  # water counted from `since` to `through`
-    since: datetime  # aware UTC, start of the minute the device was first seen
-    through: datetime  # aware UTC, end of the newest counted minute
 
 
 Span = tuple[datetime, int, float]  # (UTC start, minutes, gallons)
@@ -65,6 +61,7 @@ class Meter:
         # replace the good previous generation with garbage.
         self._rotate = True
         self.lost = False  # both generations were unreadable: the counts are gone
+        self._hours: dict[str, recount.Hours] = {}  # gallons per recent local hour
         self._readings = self._load()
 
     def reading(self, device_id: str) -> Reading | None:
@@ -76,7 +73,7 @@ class Meter:
         known = self._readings.get(device_id)
         if known is not None:
             return known
-        start = _floor(minute)
+        start = floor(minute)
         return self._store(device_id, Reading(0.0, start, start))
 
     def restore(self, device_id: str, reading: Reading) -> bool:
@@ -91,12 +88,20 @@ class Meter:
 
     def horizon(self, end: datetime) -> datetime:
         """The newest minute end that counts at `end`: `lag` minutes before it."""
-        return _floor(end) - self._lag
+        return floor(end) - self._lag
 
     def count(
-        self, device_id: str, spans: Iterable[Span], horizon: datetime
+        self,
+        device_id: str,
+        spans: Iterable[Span],
+        horizon: datetime,
+        tz: str = "UTC",
     ) -> Reading:
         """Add the spans that continue the count up to `horizon`; persist, then return.
+
+        Water the spans show in recent hours beyond what was counted in them (it
+        reached Flume late) is added too, once. `tz` is the zone of the location:
+        hour spans are its local hours.
 
         Raises:
             FlumeProtocolError: a span holds negative, infinite or NaN gallons
@@ -106,15 +111,24 @@ class Meter:
         reading = self._readings.get(device_id)
         if reading is None:
             raise ValueError(f"device {device_id} is not counted yet: begin() it first")
-        through, added = _advance(reading.through, _checked(spans), horizon)
-        if through == reading.through:
-            return reading
-        return self._store(
-            device_id, Reading(reading.gallons + added, reading.since, through)
+        checked, zone = _checked(spans), ZoneInfo(tz)
+        counted = (reading.since, reading.through)
+        hours, late = recount.revise(
+            self._hours.get(device_id, {}), checked, counted, zone
         )
+        through, added, path = _advance(reading.through, checked, horizon)
+        if through == reading.through and not late:
+            return reading
+        hours = recount.record(hours, path, reading.since, zone)
+        hours = recount.prune(hours, horizon)
+        gallons = reading.gallons + late + added
+        return self._store(device_id, Reading(gallons, reading.since, through), hours)
 
-    def _store(self, device_id: str, reading: Reading) -> Reading:
+    def _store(
+        self, device_id: str, reading: Reading, hours: recount.Hours | None = None
+    ) -> Reading:
         self._readings[device_id] = reading
+        self._hours[device_id] = hours or {}
         self._save()
         return reading
 
@@ -122,7 +136,7 @@ class Meter:
         try:
             if self._rotate:
                 _rename(self.path, self.previous)
-            write_atomic(self.path, _dump(self._readings))
+            write_atomic(self.path, dump(self._readings, self._hours))
         except OSError as error:
             report = log.debug if self._failing else log.warning
             report(
@@ -140,11 +154,11 @@ class Meter:
     def _load(self) -> dict[str, Reading]:
         remove_leftovers(self.path.parent, temp_prefix(self.path))
         try:
-            return _read(self.path)
+            return self._read(self.path)
         except FileNotFoundError:
             # Killed between the rotation and the rename: the previous one is newest.
             return self._load_previous(None)
-        except _DAMAGE as error:
+        except DAMAGE as error:
             return self._load_previous(error)
 
     def _load_previous(self, damage: Exception | None) -> dict[str, Reading]:
@@ -153,12 +167,12 @@ class Meter:
         else:
             problem = f"{METER_FILE} is unreadable ({damage}); {self._set_aside()}"
         try:
-            readings = _read(self.previous)
+            readings = self._read(self.previous)
         except FileNotFoundError:
             if damage is not None:  # both missing: a first start, nothing lost
                 self._report_lost(f"{problem}; no {PREVIOUS} to fall back on")
             return {}
-        except _DAMAGE as error:
+        except DAMAGE as error:
             self._report_lost(f"{problem}; {PREVIOUS} is unreadable too ({error})")
             return {}
         log.log(
@@ -177,6 +191,10 @@ class Meter:
             self.path.parent, problem,
         )  # fmt: skip
 
+    def _read(self, path: Path) -> dict[str, Reading]:
+        readings, self._hours = read(path)
+        return readings
+
     def _set_aside(self) -> str:
         aside = self.path.with_name(METER_FILE + ".corrupt")
         try:
@@ -187,26 +205,9 @@ class Meter:
         return f"kept it as {aside.name}"
 
 
-# What a damaged or unreadable meter file raises on reading and parsing.
-_DAMAGE = (OSError, ValueError, TypeError, OverflowError, RecursionError)
-
-
-def _read(path: Path) -> dict[str, Reading]:
-    try:
-        return _parse(path.read_bytes())
-    except NotADirectoryError as error:  # STATE_DIR is a file: nothing to read
-        raise FileNotFoundError(str(error)) from error
-
-
 def _rename(path: Path, target: Path) -> None:
     with contextlib.suppress(FileNotFoundError):  # the first save: no generation yet
         path.replace(target)
-
-
-def _floor(moment: datetime) -> datetime:
-    if moment.utcoffset() is None:
-        raise ValueError(f"expected an aware time, got {moment.isoformat()}")
-    return moment.astimezone(UTC).replace(second=0, microsecond=0)
 
 
 def _checked(spans: Iterable[Span]) -> list[Span]:
@@ -224,61 +225,22 @@ def _checked(spans: Iterable[Span]) -> list[Span]:
 
 def _advance(
     through: datetime, spans: list[Span], horizon: datetime
-) -> tuple[datetime, float]:
-    """The furthest end reachable from `through` and the gallons on the way.
+) -> tuple[datetime, float, list[Span]]:
+    """The furthest end reachable from `through`, the gallons and spans on the way.
 
     Only spans that end by `horizon` are taken; `spans` come sorted by start.
     """
     # Every span ending at a start is seen before that start, so one pass suffices.
-    reached = {through: 0.0}
-    for start, minutes, gallons in spans:
+    reached: dict[datetime, tuple[float, Span | None]] = {through: (0.0, None)}
+    for span in spans:
+        start, minutes, gallons = span
         end = start + minutes * MINUTE
         if start in reached and end <= horizon and end not in reached:
-            reached[end] = reached[start] + gallons
+            reached[end] = (reached[start][0] + gallons, span)
     last = max(reached)
-    return last, reached[last]
-
-
-def _dump(readings: dict[str, Reading]) -> bytes:
-    devices = {
-        device_id: {
-            "since": reading.since.isoformat(),
-            "through": reading.through.isoformat(),
-            "gallons": reading.gallons,
-        }
-        for device_id, reading in sorted(readings.items())
-    }
-    document = {"format": FORMAT, "devices": devices}
-    return json.dumps(document, indent=2).encode() + b"\n"
-
-
-def _parse(data: bytes) -> dict[str, Reading]:
-    """The readings of a meter file; ValueError or TypeError if it is not one."""
-    document = json.loads(data)
-    if not isinstance(document, dict) or document.get("format") != FORMAT:
-        raise ValueError(f"not a meter file of format {FORMAT}")
-    devices = document.get("devices")
-    if not isinstance(devices, dict):
-        raise TypeError("no devices")
-    return {str(device_id): _reading(item) for device_id, item in devices.items()}
-
-
-def _reading(item: object) -> Reading:
-    if not isinstance(item, dict):
-        raise TypeError("a device entry is not an object")
-    since, through = _minute(item.get("since")), _minute(item.get("through"))
-    gallons = item.get("gallons")
-    if isinstance(gallons, bool) or not isinstance(gallons, int | float):
-        raise TypeError(f"gallons {gallons!r} is not a number")
-    if not (math.isfinite(gallons) and gallons >= 0 and since <= through):
-        raise ValueError(f"an impossible reading: {item!r}")
-    return Reading(float(gallons), since, through)
-
-
-def _minute(text: object) -> datetime:
-    if not isinstance(text, str):
-        raise TypeError(f"{text!r} is not a time")
-    moment = datetime.fromisoformat(text)
-    if moment.utcoffset() is None or _floor(moment) != moment:
-        raise ValueError(f"{text!r} is not an aware whole minute")
-    return moment.astimezone(UTC)
+    path: list[Span] = []
+    step = reached[last][1]
+    while step is not None:
+        path.append(step)
+        step = reached[step[0]][1]
+    return last, reached[last][0], path[::-1]
