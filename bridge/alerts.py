@@ -6,11 +6,11 @@ import json
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from bridge.models import Event, Notification, UsageAlert
-from bridge.statefile import remove_leftovers, temp_prefix, write_atomic
+from bridge.statefile import read_instant, remove_leftovers, temp_prefix, write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -131,15 +131,6 @@ class _Memory:
         return json.dumps(document, indent=1).encode()
 
 
-def _instant(value: object) -> datetime:
-    if not isinstance(value, str):
-        raise TypeError("not a string")
-    when = datetime.fromisoformat(value)
-    if when.tzinfo is None:
-        raise ValueError(f"{value!r} has no UTC offset")
-    return when.astimezone(UTC)
-
-
 def decode(raw: bytes) -> _Memory:
     """Read alerts.json; ValueError, KeyError or TypeError when it is not one."""
     document = json.loads(raw)
@@ -148,8 +139,11 @@ def decode(raw: bytes) -> _Memory:
     seen = document["seen"]
     if not isinstance(seen, dict):
         raise TypeError("seen is not an object")
-    watermark, horizon = _instant(document["watermark"]), _instant(document["horizon"])
-    return _Memory(watermark, horizon, {k: _instant(at) for k, at in seen.items()})
+    watermark, horizon = (
+        read_instant(document["watermark"]),
+        read_instant(document["horizon"]),
+    )
+    return _Memory(watermark, horizon, {k: read_instant(at) for k, at in seen.items()})
 
 
 class AlertBook:

@@ -1,9 +1,10 @@
-"""Files in STATE_DIR: replaced atomically (0600 temp, fsync, rename); leftovers."""
+"""Files in STATE_DIR: replaced atomically (0600 temp, fsync, rename); their times."""
 
 from __future__ import annotations
 
 import os
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bridge.errors import ConfigError
@@ -71,3 +72,18 @@ def _fsync_dir(directory: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def read_instant(value: object) -> datetime:
+    """A time a state file stored as ISO 8601 with its offset, in UTC.
+
+    Raises:
+        TypeError: not a string.
+        ValueError: not such a time, or one without an offset.
+    """
+    if not isinstance(value, str):
+        raise TypeError("not a string")
+    when = datetime.fromisoformat(value)
+    if when.tzinfo is None:
+        raise ValueError(f"{value!r} has no UTC offset")
+    return when.astimezone(UTC)

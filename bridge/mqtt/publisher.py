@@ -294,12 +294,7 @@ class MqttPublisher:
         # A retained `online` is an old birth replayed on subscribe: the connect
         # re-send has covered it already.
         if event.retained or event.payload.strip() != ONLINE:
-            log.debug(
-                "ignored %r on %s (retained: %s)",
-                event.payload[:32],
-                event.topic,
-                event.retained,
-            )
+            _ignored(event)
             return
         if self._birth_due is not None:
             log.debug("Home Assistant birth again; the re-send is already planned")
@@ -331,12 +326,7 @@ class MqttPublisher:
         location_id = self._topics.away_location_of(event.topic)
         away = AWAY_PAYLOADS.get(event.payload.strip())
         if location_id is None or event.retained or away is None:
-            log.debug(
-                "ignored %r on %s (retained: %s)",
-                event.payload[:32],
-                event.topic,
-                event.retained,
-            )
+            _ignored(event)
             return
         log.debug("away mode %s asked for location %s", away, location_id)
         self._asked_away.pop(location_id, None)  # the newest ask goes last
@@ -360,3 +350,12 @@ def _is_text(payload: bytes) -> bool:
     except UnicodeDecodeError:
         return False
     return True
+
+
+def _ignored(event: Received) -> None:
+    log.debug(
+        "ignored %r on %s (retained: %s)",
+        event.payload[:32],
+        event.topic,
+        event.retained,
+    )

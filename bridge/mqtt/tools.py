@@ -1,4 +1,4 @@
-"""Broker jobs for the command line: the `check` probe, the purge, the demo's watch."""
+"""Broker jobs on their own connection: the check probe, purge, watch and recall."""
 
 from __future__ import annotations
 
@@ -51,11 +51,14 @@ def probe(settings: Settings, *, timeout: float = 5.0) -> str:
 
 
 @contextmanager
-def connected(settings: Settings, role: str, timeout: float) -> Iterator[Connection]:
-    """A connection of the command line's own, up until the block ends.
+def connected(
+    settings: Settings, role: str, timeout: float, *, retry: bool = False
+) -> Iterator[Connection]:
+    """A connection of its own, up until the block ends.
 
     Its client id (`<MQTT_CLIENT_ID>-<role>`) keeps a running bridge connected, and
-    without a Last Will it leaves every retained topic alone.
+    without a Last Will it leaves every retained topic alone. With `retry`, failed
+    attempts are waited through until `timeout` (a broker may start after us).
 
     Raises:
         MqttAuthError: the broker refused the credentials or a certificate.
@@ -64,7 +67,7 @@ def connected(settings: Settings, role: str, timeout: float) -> Iterator[Connect
     connection = Connection(settings, f"{settings.mqtt_client_id}-{role}", quiet=True)
     connection.start()
     try:
-        connection.wait_connected(timeout, retry=False)
+        connection.wait_connected(timeout, retry=retry)
         yield connection
     finally:
         connection.stop()
@@ -85,7 +88,8 @@ def purge(
         MqttError: the broker could not be reached or went away.
     """
     with connected(settings, "purge", timeout) as connection:
-        topics = collect_retained(connection, list(filters), is_owned, settle, timeout)
+        found = collect_retained(connection, list(filters), is_owned, settle, timeout)
+        topics = sorted(found)
         infos = [connection.publish(topic, b"", retain=True) for topic in topics]
         deadline = time.monotonic() + timeout
         for info in infos:
@@ -100,8 +104,8 @@ def collect_retained(
     is_owned: Callable[[str], bool],
     settle: float,
     timeout: float,
-) -> list[str]:
-    """Subscribe to `filters` and gather the owned topics with a retained message.
+) -> dict[str, bytes]:
+    """Subscribe to `filters` and gather the owned retained messages, topic -> payload.
 
     The broker sends retained messages right after SUBACK; once `settle` seconds pass
     without one, it has sent them all.
@@ -112,7 +116,7 @@ def collect_retained(
     mid = connection.subscribe(filters)
     deadline = time.monotonic() + timeout
     quiet_at: float | None = None if mid is not None else time.monotonic()
-    found: set[str] = set()
+    found: dict[str, bytes] = {}
     while quiet_at is None or time.monotonic() < quiet_at:
         if quiet_at is None and time.monotonic() >= deadline:
             raise MqttError(f"the MQTT broker {connection.address} did not answer")
@@ -123,10 +127,32 @@ def collect_retained(
             if isinstance(event, Subscribed) and event.mid == mid:
                 quiet_at = time.monotonic() + settle
             elif isinstance(event, Received) and _owned(event, is_owned):
-                found.add(event.topic)
+                found[event.topic] = event.payload
                 quiet_at = time.monotonic() + settle
     connection.unsubscribe(filters)
-    return sorted(found)
+    return found
+
+
+def retained(
+    settings: Settings,
+    filters: Sequence[str],
+    *,
+    settle: float = 1.0,
+    timeout: float = 10.0,
+) -> dict[str, bytes]:
+    """The retained messages under `filters`, topic -> payload (cleared ones left out).
+
+    For the service's recall of a lost meter (`-recall`): waits through failed attempts
+    up to `timeout`, since the broker may start after us.
+
+    Raises:
+        MqttAuthError: the broker refused the credentials or a certificate.
+        MqttError: the broker could not be reached, or did not answer in time.
+    """
+    with connected(settings, "recall", timeout, retry=True) as connection:
+        return collect_retained(
+            connection, list(filters), lambda _topic: True, settle, timeout
+        )
 
 
 def _owned(event: Received, is_owned: Callable[[str], bool]) -> bool:

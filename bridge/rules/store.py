@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 from bridge.models import Session
 from bridge.rules.engine import RULES, OpenSession, Tracker
+from bridge.statefile import read_instant
 
 FORMAT = 1
 
@@ -73,7 +73,7 @@ def _read(item: Any) -> Tracker:
     away = [_number(value) for value in item["away"]]
     found = item["session"]
     return Tracker(
-        through=_instant(item["through"]),
+        through=read_instant(item["through"]),
         on={rule: bool(on[rule]) for rule in RULES},
         wet_streak=_count(item["wet_streak"]),
         high_streak=_count(item["high_streak"]),
@@ -85,8 +85,8 @@ def _read(item: Any) -> Tracker:
 
 def _read_open(item: Any) -> OpenSession:
     return OpenSession(
-        _instant(item["start"]),
-        _instant(item["last_wet_end"]),
+        read_instant(item["start"]),
+        read_instant(item["last_wet_end"]),
         _number(item["gallons"]),
         _number(item["peak_gpm"]),
         _count(item["dry"]),
@@ -97,22 +97,13 @@ def _read_session(item: Any) -> Session | None:
     if item is None:
         return None
     return Session(
-        _instant(item["start"]),
-        _instant(item["end"]),
+        read_instant(item["start"]),
+        read_instant(item["end"]),
         _count(item["minutes"]),
         _number(item["volume"]),
         _number(item["peak_flow"]),
         _number(item["average_flow"]),
     )
-
-
-def _instant(value: object) -> datetime:
-    if not isinstance(value, str):
-        raise TypeError("not a string")
-    when = datetime.fromisoformat(value)
-    if when.tzinfo is None:
-        raise ValueError(f"{value!r} has no UTC offset")
-    return when.astimezone(UTC)
 
 
 def _number(value: object) -> float:

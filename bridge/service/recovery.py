@@ -20,7 +20,7 @@ from bridge.contract import Topics
 from bridge.errors import MqttError
 from bridge.meter import Meter, Reading
 from bridge.models import UNIT_SYSTEMS
-from bridge.mqtt.retained import retained
+from bridge.mqtt.tools import retained
 
 log = logging.getLogger(__name__)
 

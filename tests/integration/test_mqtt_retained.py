@@ -9,7 +9,7 @@ import pytest
 from bridge.config import Settings
 from bridge.errors import MqttAuthError, MqttError
 from bridge.meter import METER_FILE, PREVIOUS, Meter
-from bridge.mqtt.retained import retained
+from bridge.mqtt.tools import retained
 from bridge.service.recovery import recover_from_broker
 from tests.conftest import BrokerFactory
 from tests.support.broker import Broker, free_port
