@@ -50,7 +50,7 @@ def arrival(broker: Broker, sensor: str) -> tuple[Seen, float]:
 @pytest.mark.parametrize(
     "outage",
     [
-        pytest.param(30.0, id="30s", marks=pytest.mark.timeout(120)),
+        pytest.param(10.0, id="10s", marks=pytest.mark.timeout(120)),
         pytest.param(
             300.0, id="5min", marks=[pytest.mark.slow, pytest.mark.timeout(600)]
         ),
