@@ -10,7 +10,13 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from bridge.models import Event, Notification, UsageAlert
-from bridge.statefile import read_instant, remove_leftovers, temp_prefix, write_atomic
+from bridge.statefile import (
+    read_document,
+    read_instant,
+    remove_leftovers,
+    temp_prefix,
+    write_atomic,
+)
 
 log = logging.getLogger(__name__)
 
@@ -133,12 +139,7 @@ class _Memory:
 
 def decode(raw: bytes) -> _Memory:
     """Read alerts.json; ValueError, KeyError or TypeError when it is not one."""
-    document = json.loads(raw)
-    if not isinstance(document, dict) or document.get("format") != FORMAT:
-        raise ValueError(f"not format {FORMAT}")
-    seen = document["seen"]
-    if not isinstance(seen, dict):
-        raise TypeError("seen is not an object")
+    document, seen = read_document(raw, FORMAT, "seen")
     watermark, horizon = (
         read_instant(document["watermark"]),
         read_instant(document["horizon"]),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from datetime import UTC, datetime
@@ -87,3 +88,22 @@ def read_instant(value: object) -> datetime:
     if when.tzinfo is None:
         raise ValueError(f"{value!r} has no UTC offset")
     return when.astimezone(UTC)
+
+
+def read_document(
+    raw: bytes, version: int, section: str
+) -> tuple[dict[str, object], dict[str, object]]:
+    """A state file's JSON document of format `version`, and its object `section`.
+
+    Raises:
+        ValueError: not JSON, or not of that format.
+        KeyError: no `section`.
+        TypeError: `section` is not an object.
+    """
+    document = json.loads(raw)
+    if not isinstance(document, dict) or document.get("format") != version:
+        raise ValueError(f"not format {version}")
+    found = document[section]
+    if not isinstance(found, dict):
+        raise TypeError(f"{section} is not an object")
+    return document, found

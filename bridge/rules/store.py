@@ -8,7 +8,7 @@ from typing import Any
 
 from bridge.models import Session
 from bridge.rules.engine import RULES, OpenSession, Tracker
-from bridge.statefile import read_instant
+from bridge.statefile import read_document, read_instant
 
 FORMAT = 1
 
@@ -21,12 +21,7 @@ def encode(trackers: Mapping[str, Tracker]) -> bytes:
 
 def decode(raw: bytes) -> dict[str, Tracker]:
     """Read rules.json; ValueError, KeyError or TypeError when it is not one."""
-    document = json.loads(raw)
-    if not isinstance(document, dict) or document.get("format") != FORMAT:
-        raise ValueError(f"not format {FORMAT}")
-    devices = document["devices"]
-    if not isinstance(devices, dict):
-        raise TypeError("devices is not an object")
+    _, devices = read_document(raw, FORMAT, "devices")
     return {str(device_id): _read(item) for device_id, item in devices.items()}
 
 

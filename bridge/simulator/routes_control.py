@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
+from bridge.simulator.account import Device
 from bridge.simulator.behaviour import BehaviourError
 from bridge.simulator.envelope import ApiError, Reply, json_reply
 from bridge.simulator.faults import FaultError, parse_revoke
@@ -83,8 +84,8 @@ def account(state: State, _call: Call) -> Reply:
     )
 
 
-def truth(state: State, call: Call) -> Reply:
-    """GET /_sim/truth?device_id=&since=&until=: exact gallons, latency ignored."""
+def _sensor_span(state: State, call: Call) -> tuple[Device, datetime, datetime]:
+    """The `device_id` (a water sensor), `since` and `until` of a truth-like query."""
     request = call.request
     device = state.model.device(request.param("device_id") or "")
     if device is None:
@@ -95,6 +96,12 @@ def truth(state: State, call: Call) -> Reply:
     until = parse_instant("until", request.param("until"))
     if until < since:
         raise bad_request("until must not be before since")
+    return device, since, until
+
+
+def truth(state: State, call: Call) -> Reply:
+    """GET /_sim/truth?device_id=&since=&until=: exact gallons, latency ignored."""
+    device, since, until = _sensor_span(state, call)
     gallons = state.model.truth(device.id, since, until)
     document = {
         "device_id": device.id,
@@ -107,16 +114,7 @@ def truth(state: State, call: Call) -> Reply:
 
 def uses(state: State, call: Call) -> Reply:
     """GET /_sim/uses?device_id=&since=&until=: the water uses behind the truth."""
-    request = call.request
-    device = state.model.device(request.param("device_id") or "")
-    if device is None:
-        raise unknown_device()
-    if not device.is_sensor:
-        raise bad_request(f"device {device.id} is not a water sensor")
-    since = parse_instant("since", request.param("since"))
-    until = parse_instant("until", request.param("until"))
-    if until < since:
-        raise bad_request("until must not be before since")
+    device, since, until = _sensor_span(state, call)
     found = state.model.uses(device.id, since, until)
     document = {"device_id": device.id, "uses": [_use(*use) for use in found]}
     return json_reply(200, document)
