@@ -10,7 +10,7 @@ import pytest
 
 from bridge.simulator.server import Simulator
 from tests.conftest import BrokerFactory
-from tests.support.bridge import BridgeProcess, bridge_env
+from tests.support.bridge import BridgeProcess, notified_bridge
 from tests.support.broker import Broker
 from tests.support.flume import route_count, sim_stats
 from tests.support.mqtt import Seen, subscriber
@@ -27,15 +27,14 @@ def start(
     sim: Simulator, broker: Broker, manager: Manager, tmp_path: Path
 ) -> BridgeProcess:
     """A bridge for `broker`'s port, notifying `manager` and pinging its watchdog."""
-    env = bridge_env(
+    return notified_bridge(
         sim,
         broker,
-        tmp_path / "state",
-        NOTIFY_SOCKET=str(manager.path),
+        manager.path,
+        tmp_path,
         WATCHDOG_USEC="2000000",
         FLUME_REQUESTS_PER_HOUR=str(PER_HOUR),
     )
-    return BridgeProcess(env, tmp_path / "bridge.log")
 
 
 def arrival(broker: Broker, sensor: str) -> tuple[Seen, float]:

@@ -9,7 +9,7 @@ import pytest
 
 from bridge.simulator.server import Simulator
 from tests.conftest import BrokerFactory
-from tests.support.bridge import BridgeProcess, bridge_env, newest_state
+from tests.support.bridge import BridgeProcess, newest_state, notified_bridge
 from tests.support.broker import Broker
 from tests.support.flume import route_count
 from tests.support.mqtt import Seen, subscriber
@@ -29,15 +29,24 @@ def bridge_for(
     sim: Simulator, broker: Broker, manager: Manager, tmp_path: Path
 ) -> BridgeProcess:
     """A bridge logging in as `bridge` with PASSWORD, notifying `manager`."""
-    env = bridge_env(
+    return notified_bridge(
         sim,
         broker,
-        tmp_path / "state",
+        manager.path,
+        tmp_path,
         MQTT_USERNAME="bridge",
         MQTT_PASSWORD=PASSWORD,
-        NOTIFY_SOCKET=str(manager.path),
     )
-    return BridgeProcess(env, tmp_path / "bridge.log")
+
+
+def check_one_refusal(bridge: BridgeProcess, code: int, took: float) -> None:
+    """A clean stop, one ERROR naming the login, no password; a state soon after."""
+    assert code == 0, bridge.text()
+    found = errors(bridge)
+    assert len(found) == 1, found
+    assert "check MQTT_USERNAME and MQTT_PASSWORD" in found[0]
+    assert PASSWORD not in bridge.text()
+    assert took < RECOVERY_LIMIT
 
 
 def first_state(broker: Broker, sensor: str) -> Seen:
@@ -104,12 +113,7 @@ def test_a_password_rotated_for_a_while_is_waited_out(
         assert bridge.process.poll() is None, bridge.text()
     finally:
         code = bridge.stop()
-    assert code == 0, bridge.text()
-    found = errors(bridge)
-    assert len(found) == 1, found
-    assert "check MQTT_USERNAME and MQTT_PASSWORD" in found[0]
-    assert PASSWORD not in bridge.text()
-    assert took < RECOVERY_LIMIT
+    check_one_refusal(bridge, code, took)
 
 
 @pytest.mark.timeout(180)
@@ -135,8 +139,4 @@ def test_a_refusal_from_the_start_is_waited_out_while_flume_is_polled(
         print(f"\nrefused from the start: a state {took:.1f} s after the fix")  # noqa: T201  # the issue's figure
     finally:
         code = bridge.stop()
-    assert code == 0, bridge.text()
-    found = errors(bridge)
-    assert len(found) == 1, found
-    assert "check MQTT_USERNAME and MQTT_PASSWORD" in found[0]
-    assert took < RECOVERY_LIMIT
+    check_one_refusal(bridge, code, took)

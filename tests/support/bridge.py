@@ -157,3 +157,13 @@ def refresh_until(sub: Subscriber, done: Callable[[], bool], what: str) -> None:
             continue
         return
     raise AssertionError(f"never: {what}")
+
+
+def notified_bridge(
+    sim: Simulator, broker: Broker, notify: Path, tmp_path: Path, **env: str
+) -> BridgeProcess:
+    """`flume-mqtt run` for `broker`, telling the NOTIFY_SOCKET at `notify`."""
+    settings = bridge_env(
+        sim, broker, tmp_path / "state", NOTIFY_SOCKET=str(notify), **env
+    )
+    return BridgeProcess(settings, tmp_path / "bridge.log")
