@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from bridge.alerts.rules import MINUTE, Change, Outcome, Thresholds, Tracker
+from bridge.alerts.rulesfile import decode, encode
 from bridge.config import RULE_DEFAULTS, Settings
 from bridge.models import Event, Session, UnitSystem
-from bridge.rules.engine import MINUTE, Change, Outcome, Thresholds, Tracker
-from bridge.rules.store import decode, encode
 from bridge.statefile import remove_leftovers, temp_prefix, write_atomic
 
 log = logging.getLogger(__name__)

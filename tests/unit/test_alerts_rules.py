@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
+from bridge.alerts import RuleBook, Thresholds, thresholds
+from bridge.alerts.rulebook import RULES_FILE
 from bridge.config import Settings
 from bridge.models import UNIT_SYSTEMS, Event
-from bridge.rules import RuleBook, Thresholds, thresholds
-from bridge.rules.book import RULES_FILE
 
 T0 = datetime(2026, 11, 28, 0, 0, tzinfo=UTC)
 MINUTE = timedelta(minutes=1)
