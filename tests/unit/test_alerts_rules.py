@@ -232,6 +232,22 @@ def test_a_damaged_file_is_logged_and_the_rules_start_afresh_without_events(
     assert book.tracker(DEVICE) is not None
 
 
+def test_a_poll_that_changes_nothing_leaves_rules_json_alone(tmp_path: Path) -> None:
+    """No new settled minute, no write (same inode and time); a new one is written."""
+    book = primed(tmp_path)
+    path = tmp_path / RULES_FILE
+    before = path.stat()
+    assert book.update(DEVICE, minutes([0, 0.25]), T0 + MINUTE, away=False) == []
+    again = RuleBook(tmp_path, LIMITS)  # what was read counts as written
+    assert again.update(DEVICE, minutes([0]), T0 + MINUTE, away=False) == []
+    after = path.stat()
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+    assert feed(again, [0.25], T0 + MINUTE) == []
+    assert path.stat().st_ino != before.st_ino
+    document = json.loads(path.read_bytes())
+    assert document["devices"][DEVICE]["through"] == (T0 + 2 * MINUTE).isoformat()
+
+
 def test_an_unwritable_state_dir_keeps_judging(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
