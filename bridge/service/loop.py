@@ -12,7 +12,8 @@ from typing import Final
 from bridge.errors import BridgeError, FlumeRateLimitError, MqttAuthError, MqttError
 from bridge.flume.planner import Plan, duration
 from bridge.mqtt import Command, MqttPublisher, SetAway
-from bridge.service.jobs import Jobs, Parts
+from bridge.service.jobs import Jobs
+from bridge.service.parts import Parts
 from bridge.service.systemd import Notifier
 from bridge.service.timetable import Job, ScheduleTimetable, Timetable
 
@@ -184,9 +185,9 @@ class Service:
             self._failed(label, error, job, None)
         except Exception:  # the job boundary: whatever happens, keep serving
             log.exception("unexpected failure in the %s job", label)
-            self.jobs.crashed(label)
+            self.jobs.failures.crashed(label)
         else:
-            self.jobs.succeeded()
+            self.jobs.failures.succeeded()
         finally:
             self._busy = False
         self.jobs.publish_diagnostics()
@@ -199,7 +200,7 @@ class Service:
         self, label: str, error: BridgeError, job: Job, retry_after: float | None
     ) -> None:
         """Note the failure, and try the job again sooner than its interval, once."""
-        self.jobs.failed(label, error)
+        self.jobs.failures.failed(label, error)
         interval = self._timetable.interval(label)
         delay = max(RETRY_MIN, math.ceil(retry_after or 0))
         if interval is None or label in self._retrying or delay >= interval:
@@ -215,7 +216,7 @@ class Service:
 
     def _set_away(self, asked: SetAway) -> None:
         lid, away = asked.location_id, asked.away
-        self._run(f"away mode {lid}", lambda: self.jobs.set_away(lid, away))
+        self._run(f"away mode {lid}", lambda: self.jobs.away.set(lid, away))
 
     def _command(self, command: Command) -> None:
         if command is Command.REPUBLISH:
@@ -277,8 +278,8 @@ class Service:
             f"{self._flume_status()}; {self._broker_status()}; "
             f"{budget.used()}/{budget.per_hour} Flume requests in the last hour"
         )
-        if self.jobs.failures:
-            text += f"; failing: {self.jobs.last_error}"
+        if self.jobs.failures.count:
+            text += f"; failing: {self.jobs.failures.last_error}"
         if text != self._status:
             self._status = text
             self._notifier.status(text)

@@ -43,7 +43,7 @@ def test_a_command_without_room_in_the_budget_is_refused_and_the_state_retold(
             break
     caplog.set_level(logging.DEBUG)
     with pytest.raises(FlumeRateLimitError, match="budget"):
-        jobs.set_away(location, True)
+        jobs.away.set(location, True)
     assert published.on(topic) == [b"OFF", b"OFF"]
     assert f"away mode of location {location} not set: not sent" in caplog.text
     assert route_count(sim, PATCH) == 0
@@ -60,7 +60,7 @@ def test_a_location_without_a_served_sensor_costs_nothing(
     jobs, published = make_jobs(sim)
     jobs.devices()
     caplog.set_level(logging.INFO)
-    jobs.set_away(424242, True)
+    jobs.away.set(424242, True)
     assert "no sensor served at location 424242" in caplog.text
     assert route_count(sim, PATCH) == 0
     assert not [m for m in published if m.topic == "flume/424242/away_mode"]
@@ -75,8 +75,8 @@ def test_off_after_on_reads_back_each_time_within_budget(
     jobs, published = make_jobs(sim)
     jobs.devices()
     location = sim.model.account.sensors[0].location_id
-    jobs.set_away(location, True)
-    jobs.set_away(location, False)
+    jobs.away.set(location, True)
+    jobs.away.set(location, False)
     assert published.on(f"flume/{location}/away_mode") == [b"OFF", b"ON", b"OFF"]
     assert (route_count(sim, PATCH), route_count(sim, READ)) == (2, 2)
 
@@ -96,7 +96,7 @@ def test_a_patch_that_takes_the_last_room_is_read_at_the_next_list(
     assert budget.available_in() == 0
     location = sim.model.account.sensors[0].location_id
     caplog.set_level(logging.INFO)
-    jobs.set_away(location, True)
+    jobs.away.set(location, True)
     assert (route_count(sim, PATCH), route_count(sim, READ)) == (1, 0)
     assert "read at the next list" in caplog.text
     assert published.on(f"flume/{location}/away_mode") == [b"OFF"]
