@@ -4,55 +4,17 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack
-from pathlib import Path
-from typing import Any
 
 import pytest
 import requests
 
-from bridge.config import Settings
 from bridge.errors import ConfigError, FlumeRateLimitError
-from bridge.models import Message
-from bridge.service import Jobs
 from bridge.simulator.server import Simulator
 from tests.support.flume import route_count, sim_stats
-from tests.support.service import made_parts, replace_on_same_port
+from tests.support.service import JobsFactory, replace_on_same_port
 from tests.support.simulator import SimFactory
 
 QUERY = "POST /users/{uid}/devices/{did}/query"
-
-
-class Published(list[Message]):
-    """Every message the jobs handed to the publisher, in order."""
-
-    def on(self, topic: str) -> list[bytes]:
-        """The payloads sent to `topic`."""
-        return [m.payload for m in self if m.topic == topic]
-
-    def state(self, device_id: str) -> Any:
-        """The newest state of a device, parsed."""
-        return json.loads(self.on(f"flume/{device_id}/state")[-1])
-
-
-JobsFactory = Callable[..., tuple[Jobs, Published]]
-
-
-@pytest.fixture
-def make_jobs(tmp_path: Path) -> Iterator[JobsFactory]:
-    """Jobs wired to a simulator as the service wires them; sessions closed after."""
-    with ExitStack() as stack:
-
-        def make(sim: Simulator, **fields: Any) -> tuple[Jobs, Published]:
-            settings = Settings(
-                flume_api_url=sim.url, state_dir=tmp_path / "state", **fields
-            )
-            parts = stack.enter_context(made_parts(settings))
-            published = Published()
-            return Jobs(parts, published.append, started=parts.now()), published
-
-        yield make
 
 
 def set_device(sim: Simulator, device_id: str, **fields: object) -> None:

@@ -9,9 +9,8 @@ import pytest
 from bridge.errors import FlumeRateLimitError
 from bridge.flume.budget import RequestBudget
 from bridge.service import Jobs
-from tests.integration.test_jobs import JobsFactory, make_jobs  # noqa: F401 (fixture)
 from tests.support.flume import route_count
-from tests.support.service import replace_on_same_port
+from tests.support.service import JobsFactory, replace_on_same_port
 from tests.support.simulator import SimFactory
 
 PATCH = "PATCH /users/{uid}/locations/{lid}"
@@ -26,7 +25,7 @@ def jobs_budget(jobs: Jobs) -> RequestBudget:
 
 def test_a_command_without_room_in_the_budget_is_refused_and_the_state_retold(
     sim_factory: SimFactory,
-    make_jobs: JobsFactory,  # noqa: F811 (the fixture imported above)
+    make_jobs: JobsFactory,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """No room: no PATCH is sent, Flume stays OFF and the switch is told OFF again."""
@@ -52,7 +51,7 @@ def test_a_command_without_room_in_the_budget_is_refused_and_the_state_retold(
 
 def test_a_location_without_a_served_sensor_costs_nothing(
     sim_factory: SimFactory,
-    make_jobs: JobsFactory,  # noqa: F811 (the fixture imported above)
+    make_jobs: JobsFactory,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """A command for a location the bridge does not serve is logged and dropped."""
@@ -68,7 +67,7 @@ def test_a_location_without_a_served_sensor_costs_nothing(
 
 def test_off_after_on_reads_back_each_time_within_budget(
     sim_factory: SimFactory,
-    make_jobs: JobsFactory,  # noqa: F811 (the fixture imported above)
+    make_jobs: JobsFactory,
 ) -> None:
     """ON then OFF: two PATCHes and two reads; the retained state follows Flume."""
     sim = sim_factory()
@@ -83,7 +82,7 @@ def test_off_after_on_reads_back_each_time_within_budget(
 
 def test_a_patch_that_takes_the_last_room_is_read_at_the_next_list(
     sim_factory: SimFactory,
-    make_jobs: JobsFactory,  # noqa: F811 (the fixture imported above)
+    make_jobs: JobsFactory,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """No room left for the read: the switch keeps Flume's last word until a list."""
@@ -105,7 +104,7 @@ def test_a_patch_that_takes_the_last_room_is_read_at_the_next_list(
 
 def test_a_location_left_without_sensors_has_its_away_mode_cleared(
     sim_factory: SimFactory,
-    make_jobs: JobsFactory,  # noqa: F811 (the fixture imported above)
+    make_jobs: JobsFactory,
 ) -> None:
     """When a location's last sensor leaves, its retained away mode is emptied."""
     sim = sim_factory(sensors=2, timezones=("America/Los_Angeles", "Europe/Berlin"))

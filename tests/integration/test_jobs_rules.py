@@ -9,8 +9,8 @@ import requests
 
 from bridge.simulator.clock import SimClock
 from bridge.simulator.server import Simulator
-from tests.integration.test_jobs import JobsFactory, make_jobs  # noqa: F401  # the fixture
 from tests.support.flume import route_count
+from tests.support.service import JobsFactory
 from tests.support.simulator import TIMEOUT, SimFactory
 
 START = datetime(2026, 3, 10, 0, 20, 15, tzinfo=UTC)  # a quiet hour in a UTC household
@@ -24,7 +24,7 @@ def leak(sim: Simulator, sensor: str, gpm: float) -> None:
 
 def test_minutes_counted_by_a_poll_asked_again_reach_the_rules(
     sim_factory: SimFactory,
-    make_jobs: JobsFactory,  # noqa: F811  # the fixture
+    make_jobs: JobsFactory,
 ) -> None:
     """A poll asked again after Flume's clock moved judges both answers' minutes."""
     sim = sim_factory(
@@ -55,7 +55,7 @@ def test_minutes_counted_by_a_poll_asked_again_reach_the_rules(
 
 def test_the_rules_values_are_in_the_state_before_the_first_answer(
     sim_factory: SimFactory,
-    make_jobs: JobsFactory,  # noqa: F811  # the fixture
+    make_jobs: JobsFactory,
 ) -> None:
     """After a restart the state carries the rules' values from rules.json at once."""
     sim = sim_factory(

@@ -8,14 +8,13 @@ import time
 import pytest
 
 from bridge.mqtt import Command, SetAway
-from tests.integration.test_mqtt_publisher import Publishers, publishers  # noqa: F401 (fixture)
 from tests.support.broker import Broker
-from tests.support.mqtt import subscriber
+from tests.support.mqtt import Publishers, subscriber
 
 
 def test_the_newest_ask_per_location_comes_back_once(
     broker: Broker,
-    publishers: Publishers,  # noqa: F811 (the fixture imported above)
+    publishers: Publishers,
 ) -> None:
     """ON then OFF for one location is OFF; each location's ask comes back once."""
     publisher = publishers()
@@ -43,7 +42,7 @@ BAD = {
 @pytest.mark.parametrize("case", BAD)
 def test_anything_but_on_or_off_is_ignored_with_a_debug_line(
     broker: Broker,
-    publishers: Publishers,  # noqa: F811 (the fixture imported above)
+    publishers: Publishers,
     caplog: pytest.LogCaptureFixture,
     case: str,
 ) -> None:

@@ -15,9 +15,11 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
 from bridge.config import Settings
+from bridge.mqtt import MqttPublisher
 from tests.support.broker import Broker
 
 TIMEOUT = 10.0
+Publishers = Callable[..., MqttPublisher]  # the `publishers` fixture: start one
 
 
 @dataclass(frozen=True)
