@@ -9,9 +9,10 @@ import pytest
 import requests
 
 from bridge.errors import ConfigError, FlumeRateLimitError
+from bridge.service import Jobs
 from bridge.simulator.server import Simulator
 from tests.support.flume import route_count, sim_stats
-from tests.support.service import JobsFactory, replace_on_same_port
+from tests.support.service import JobsFactory, Published, replace_on_same_port
 from tests.support.simulator import SimFactory
 
 QUERY = "POST /users/{uid}/devices/{did}/query"
@@ -58,15 +59,21 @@ def test_a_device_that_leaves_the_account_gets_empty_retained_configs(
     assert len(warned) == int(selected)
 
 
+def polled(sim: Simulator, make_jobs: JobsFactory) -> tuple[Jobs, Published]:
+    """Jobs that have listed the devices and polled the sensor's usage once."""
+    jobs, published = make_jobs(sim)
+    jobs.devices()
+    jobs.usage(sim.model.account.sensors[0].id)
+    return jobs, published
+
+
 def test_a_disconnected_sensor_is_offline_even_with_fresh_usage(
     sim: Simulator, make_jobs: JobsFactory
 ) -> None:
     """A sensor the list says is not connected is `offline`; its state says so."""
     sensor = sim.model.account.sensors[0].id
     set_device(sim, sensor, connected=False)
-    jobs, published = make_jobs(sim)
-    jobs.devices()
-    jobs.usage(sensor)
+    _, published = polled(sim, make_jobs)
     assert published.state(sensor)["connected"] is False
     assert published.state(sensor)["today"] is not None
     assert published.on(f"flume/{sensor}/availability") == [b"offline"]
@@ -78,9 +85,7 @@ def test_availability_is_published_when_it_changes_and_logged(
     """Availability: `offline` until the first usage, then `online`; sent on change."""
     caplog.set_level(logging.INFO)
     sensor = sim.model.account.sensors[0].id
-    jobs, published = make_jobs(sim)
-    jobs.devices()
-    jobs.usage(sensor)
+    jobs, published = polled(sim, make_jobs)
     jobs.housekeeping()
     assert published.on(f"flume/{sensor}/availability") == [b"offline", b"online"]
     assert f"sensor {sensor} is online" in caplog.text
@@ -93,9 +98,7 @@ def test_a_jump_of_flumes_clock_polls_again_for_the_right_windows(
     """An answer moving Flume's time by an hour: a second query at the new time."""
     caplog.set_level(logging.INFO)
     sensor = sim.model.account.sensors[0].id
-    jobs, published = make_jobs(sim)
-    jobs.devices()
-    jobs.usage(sensor)
+    jobs, published = polled(sim, make_jobs)
     assert route_count(sim, QUERY) == 1
     sim.clock.advance(3600)
     jobs.usage(sensor)
@@ -109,9 +112,8 @@ def test_new_alerts_are_events_and_high_flow_is_in_the_state(
 ) -> None:
     """The first alerts poll only sets a watermark; a later low battery is one event."""
     sensor = sim.model.account.sensors[0].id
-    jobs, published = make_jobs(sim)
-    jobs.devices()
-    jobs.usage(sensor)  # a sensor's state goes out once its usage has answered
+    # A sensor's state goes out once its usage has answered.
+    jobs, published = polled(sim, make_jobs)
     jobs.alerts()
     assert published.on(f"flume/{sensor}/event") == []
     assert published.state(sensor)["high_flow"] is False
