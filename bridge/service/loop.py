@@ -7,6 +7,7 @@ import math
 import threading
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Final
 
 from bridge.errors import BridgeError, FlumeRateLimitError, MqttAuthError, MqttError
@@ -165,9 +166,9 @@ class Service:
         for device_id in sensors:
             new = first or device_id not in known
             self._add(f"usage {device_id}", fresh.usage_interval,
-                      _bound(self.jobs.usage, device_id), now=new)  # fmt: skip
+                      partial(self.jobs.usage, device_id), now=new)  # fmt: skip
             self._add(f"leaks {device_id}", fresh.leak_interval,
-                      _bound(self.jobs.leaks, device_id), now=new)  # fmt: skip
+                      partial(self.jobs.leaks, device_id), now=new)  # fmt: skip
 
     def _add(self, label: str, seconds: int, job: Job, *, now: bool = False) -> None:
         self._timetable.every(seconds, label, lambda: self._run(label, job), now=now)
@@ -246,7 +247,7 @@ class Service:
         self._last_refresh = self._monotonic()
         log.info("refreshing %d sensors on request", len(sensors))
         for device in sensors:
-            self._run(f"usage {device.id}", _bound(self.jobs.usage, device.id))
+            self._run(f"usage {device.id}", partial(self.jobs.usage, device.id))
 
     def _idle(self) -> float:
         idle = self._timetable.idle_seconds()
@@ -297,10 +298,3 @@ class Service:
         if self._publisher.connected:
             return "broker connected"
         return "waiting for the MQTT broker"
-
-
-def _bound(job: Callable[[str], None], device_id: str) -> Job:
-    def bound() -> None:
-        job(device_id)
-
-    return bound
