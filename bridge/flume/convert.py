@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC
+from typing import TypeVar
 
 from bridge.errors import FlumeProtocolError
 from bridge.flume.schema import (
@@ -28,6 +29,8 @@ from bridge.models import (
     Point,
     UsageAlert,
 )
+
+T = TypeVar("T")
 
 
 def location(data: LocationData) -> Location:
@@ -113,14 +116,10 @@ def leak(items: Sequence[object]) -> bool:
     return parse(LeakData, first(items, "leaks"), "leaks").active
 
 
-def _rule(extra: dict[str, object] | None) -> str | None:
-    name = (extra or {}).get("event_rule_name")
-    return name if isinstance(name, str) else None
-
-
-def _connected(extra: dict[str, object] | None) -> bool | None:
-    value = (extra or {}).get("connected")
-    return value if isinstance(value, bool) else None
+def _extra(extra: dict[str, object] | None, key: str, kind: type[T]) -> T | None:
+    """A field of a notification's free-form `extra`, if it has the right type."""
+    value = (extra or {}).get(key)
+    return value if isinstance(value, kind) else None
 
 
 def notifications(items: Sequence[object]) -> list[Notification]:
@@ -134,8 +133,8 @@ def notifications(items: Sequence[object]) -> list[Notification]:
             title=data.title,
             message=data.message,
             read=data.read,
-            rule=_rule(data.extra),
-            connected=_connected(data.extra),
+            rule=_extra(data.extra, "event_rule_name", str),
+            connected=_extra(data.extra, "connected", bool),
         )
         for data in parse_all(NotificationData, items, "notifications")
     ]

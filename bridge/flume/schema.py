@@ -21,26 +21,28 @@ from pydantic import (
 
 from bridge.errors import FlumeProtocolError
 
-# Unknown fields are ignored (Flume adds fields over time); types are strict so that a
-# number where a string id belongs (or a bool where a number belongs) is malformed.
-_TOLERANT = ConfigDict(extra="ignore", frozen=True)
-
 # JSON numbers arrive as int or float; both are volumes, bools are not.
 Number = StrictFloat | StrictInt
 
 
-class Pagination(BaseModel):
-    """The `pagination` object: `next` is a path without a host, or null."""
+class _FlumeJson(BaseModel):
+    """A part of Flume's JSON: unknown fields ignored, the types strict.
 
-    model_config = _TOLERANT
+    Flume adds fields over time; a number where a string id belongs (or a bool
+    where a number belongs) is malformed.
+    """
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class Pagination(_FlumeJson):
+    """The `pagination` object: `next` is a path without a host, or null."""
 
     next: StrictStr | None = None
 
 
-class Envelope(BaseModel):
+class Envelope(_FlumeJson):
     """Flume's wrapper around every answer; `data` is always a list."""
-
-    model_config = _TOLERANT
 
     success: StrictBool
     message: str | None = None
@@ -48,30 +50,24 @@ class Envelope(BaseModel):
     pagination: Pagination | None = None
 
 
-class TokenGrant(BaseModel):
+class TokenGrant(_FlumeJson):
     """`data[0]` of POST /oauth/token."""
-
-    model_config = _TOLERANT
 
     access_token: StrictStr
     refresh_token: StrictStr
     expires_in: StrictInt | None = None
 
 
-class JwtPayload(BaseModel):
+class JwtPayload(_FlumeJson):
     """The claims we read from the access token (signature not checked)."""
-
-    model_config = _TOLERANT
 
     user_id: StrictInt
     exp: StrictInt
     iat: StrictInt | None = None
 
 
-class LocationData(BaseModel):
+class LocationData(_FlumeJson):
     """A location from GET /users/{uid}/locations or embedded in a device."""
-
-    model_config = _TOLERANT
 
     id: StrictInt
     name: StrictStr | None = None
@@ -89,10 +85,8 @@ class LocationData(BaseModel):
         return value
 
 
-class DeviceData(BaseModel):
+class DeviceData(_FlumeJson):
     """A device from GET /users/{uid}/devices (ids are strings of 19 digits)."""
-
-    model_config = _TOLERANT
 
     id: StrictStr
     type: StrictInt
@@ -105,45 +99,35 @@ class DeviceData(BaseModel):
     location: LocationData | None = None
 
 
-class PointData(BaseModel):
+class PointData(_FlumeJson):
     """One bucket of a query series; `datetime` is absent when `operation` is set."""
-
-    model_config = _TOLERANT
 
     datetime: StrictStr | None = None
     value: Number
 
 
-class QueryData(BaseModel):
+class QueryData(_FlumeJson):
     """`data[0]` of a query: request id -> series (each parsed on its own)."""
-
-    model_config = _TOLERANT
 
     series: dict[str, object]
 
 
-class ActiveFlowData(BaseModel):
+class ActiveFlowData(_FlumeJson):
     """`data[0]` of GET .../query/active (`gpm` is always gallons per minute)."""
-
-    model_config = _TOLERANT
 
     active: StrictBool
     gpm: Number
     datetime: StrictStr | None = None
 
 
-class LeakData(BaseModel):
+class LeakData(_FlumeJson):
     """`data[0]` of GET .../leaks/active."""
-
-    model_config = _TOLERANT
 
     active: StrictBool
 
 
-class NotificationData(BaseModel):
+class NotificationData(_FlumeJson):
     """A notification from GET /users/{uid}/notifications."""
-
-    model_config = _TOLERANT
 
     id: StrictInt
     device_id: StrictStr | None = None
@@ -155,10 +139,8 @@ class NotificationData(BaseModel):
     extra: dict[str, object] | None = None
 
 
-class UsageAlertData(BaseModel):
+class UsageAlertData(_FlumeJson):
     """A usage alert from GET /users/{uid}/usage-alerts."""
-
-    model_config = _TOLERANT
 
     id: StrictInt
     device_id: StrictStr | None = None

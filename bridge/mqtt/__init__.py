@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from bridge.mqtt.commands import Command, SetAway
 from bridge.mqtt.connection import Reconnect
-from bridge.mqtt.publisher import Command, MqttPublisher, SetAway, Timing
+from bridge.mqtt.publisher import MqttPublisher, Timing
 from bridge.mqtt.tools import describe, probe, purge
 
 __all__ = [

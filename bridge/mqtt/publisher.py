@@ -1,8 +1,7 @@
-"""MqttPublisher: status and Last Will, the retained snapshot, births and commands."""
+"""MqttPublisher: status and Last Will, the retained snapshot re-sent, the inbox."""
 
 from __future__ import annotations
 
-import enum
 import logging
 import random
 import time
@@ -21,6 +20,7 @@ from bridge.contract.topics import Topics
 from bridge.errors import MqttAuthError, MqttError
 from bridge.models import Message
 from bridge.mqtt.client import Will
+from bridge.mqtt.commands import Command, Inbox, SetAway, ignored
 from bridge.mqtt.connection import (
     Connected,
     Connection,
@@ -32,29 +32,8 @@ from bridge.mqtt.connection import (
 
 log = logging.getLogger(__name__)
 
-# HA buttons send a short word; anything longer or not text is not a press.
-MAX_COMMAND_BYTES: Final = 256
 # Events (not retained) published while the broker is away, sent when it is back.
 PENDING_LIMIT: Final = 100
-
-
-class Command(enum.Enum):
-    """What a message on `<base>/command/<name>` asks the service to do."""
-
-    REFRESH = "refresh"  # poll every device now, within budget
-    REPUBLISH = "republish"  # re-send discovery and states
-
-
-COMMANDS: Final = {command.value: command for command in Command}
-AWAY_PAYLOADS: Final = {b"ON": True, b"OFF": False}  # HA's switch payloads
-
-
-@dataclass(frozen=True, slots=True)
-class SetAway:
-    """`<base>/<location_id>/away_mode/set`: turn a location's away mode on or off."""
-
-    location_id: int
-    away: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +70,6 @@ class MqttPublisher:
     ) -> None:
         topics = Topics.of(settings)
         self.status_topic = topics.status
-        self._command_prefix = topics.commands
         self._discovery_prefix = f"{topics.prefix}/"
         self._ha_status = topics.ha_status
         self._clock = clock
@@ -105,9 +83,7 @@ class MqttPublisher:
         )
         self._snapshot: dict[str, Message] = {}
         self._pending: deque[Message] = deque(maxlen=PENDING_LIMIT)
-        self._commands: list[Command] = []
-        self._asked_away: dict[int, bool] = {}  # location id -> away mode asked, newest
-        self._topics = topics
+        self._inbox = Inbox(topics)
         self._birth_due: float | None = None
         self._subscription: int | None = None  # SUBSCRIBE awaiting its SUBACK
         self._raised: MqttAuthError | None = None  # the refusal streak raised already
@@ -184,14 +160,12 @@ class MqttPublisher:
             if self._birth_due is not None and self._clock() >= self._birth_due:
                 self._birth_due = None
                 self._resend("Home Assistant birth")
-            if self._commands or self._asked_away or time.monotonic() >= deadline:
-                commands, self._commands = self._commands, []
-                return commands
+            if self._inbox.waiting or time.monotonic() >= deadline:
+                return self._inbox.commands()
 
     def away_requests(self) -> list[SetAway]:
         """The away-mode commands received since the last call, one per location."""
-        asked, self._asked_away = self._asked_away, {}
-        return [SetAway(location_id, away) for location_id, away in asked.items()]
+        return self._inbox.away_requests()
 
     def stop(self, timeout: float = 5.0) -> None:
         """Publish `offline`, wait up to `timeout` s for its ack, disconnect."""
@@ -242,13 +216,8 @@ class MqttPublisher:
     def _announce(self) -> None:
         """On every connect: `online`, the subscriptions, the snapshot, held events."""
         self._send(Message(self.status_topic, ONLINE, retain=True))
-        self._subscription = self._connection.subscribe(
-            [
-                self._ha_status,
-                f"{self._command_prefix}+",
-                self._topics.away_mode_set("+"),
-            ]
-        )
+        filters = [self._ha_status, *self._inbox.filters()]
+        self._subscription = self._connection.subscribe(filters)
         self._resend("connect")
         while self._pending and self._connection.connected:
             self._send(self._pending.popleft())
@@ -285,16 +254,14 @@ class MqttPublisher:
     def _received(self, event: Received) -> None:
         if event.topic == self._ha_status:
             self._birth(event)
-        elif event.topic.startswith(self._command_prefix):
-            self._command(event)
         else:
-            self._away(event)
+            self._inbox.add(event)
 
     def _birth(self, event: Received) -> None:
         # A retained `online` is an old birth replayed on subscribe: the connect
         # re-send has covered it already.
         if event.retained or event.payload.strip() != ONLINE:
-            _ignored(event)
+            ignored(event)
             return
         if self._birth_due is not None:
             log.debug("Home Assistant birth again; the re-send is already planned")
@@ -305,33 +272,6 @@ class MqttPublisher:
             "Home Assistant is online; re-sending discovery and states in %.1f s", delay
         )
 
-    def _command(self, event: Received) -> None:
-        name = event.topic.removeprefix(self._command_prefix)
-        command = COMMANDS.get(name)
-        if command is None:
-            log.debug("ignored unknown command topic %s", event.topic)
-        elif event.retained:
-            # A retained command would fire again on every reconnect.
-            log.debug("ignored retained command on %s", event.topic)
-        elif not _is_text(event.payload):
-            log.debug(
-                "ignored malformed %s payload (%d bytes)", name, len(event.payload)
-            )
-        elif command not in self._commands:
-            log.debug("command %s received", name)
-            self._commands.append(command)
-
-    def _away(self, event: Received) -> None:
-        """An away-mode command: the newest per location wins, ON/OFF only."""
-        location_id = self._topics.away_location_of(event.topic)
-        away = AWAY_PAYLOADS.get(event.payload.strip())
-        if location_id is None or event.retained or away is None:
-            _ignored(event)
-            return
-        log.debug("away mode %s asked for location %s", away, location_id)
-        self._asked_away.pop(location_id, None)  # the newest ask goes last
-        self._asked_away[location_id] = away
-
 
 def delivered(info: mqtt.MQTTMessageInfo, timeout: float) -> bool:
     """Whether the broker acknowledged the publish within `timeout` seconds."""
@@ -340,22 +280,3 @@ def delivered(info: mqtt.MQTTMessageInfo, timeout: float) -> bool:
     except (ValueError, RuntimeError):  # paho's "not queued" and "failed"
         return False
     return info.is_published()
-
-
-def _is_text(payload: bytes) -> bool:
-    if len(payload) > MAX_COMMAND_BYTES:
-        return False
-    try:
-        payload.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
-
-
-def _ignored(event: Received) -> None:
-    log.debug(
-        "ignored %r on %s (retained: %s)",
-        event.payload[:32],
-        event.topic,
-        event.retained,
-    )

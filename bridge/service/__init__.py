@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from bridge.service.jobs import Jobs, Parts
+from bridge.service.jobs import Jobs
 from bridge.service.loop import Service
+from bridge.service.parts import Parts
 
 __all__ = ["Jobs", "Parts", "Service"]

@@ -5,9 +5,9 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+<<<<<<< HEAD
 from bridge.alerts import AlertBook, RuleBook
 from bridge.config import Settings
 from bridge.contract import Contract
@@ -21,8 +21,17 @@ from bridge.flume.client import FlumeClient, select_devices, served
 from bridge.flume.planner import Plan, plan
 from bridge.meter import Meter
 from bridge.models import Device, Diagnostics, Event, Location, Message, Usage
+=======
+from bridge.errors import BridgeError, ConfigError, FlumeRateLimitError
+from bridge.flume.client import select_devices, served
+from bridge.flume.planner import Plan, plan
+from bridge.models import Device, Diagnostics, Event, Message, Usage
+from bridge.service.away import AwayModes
+>>>>>>> split
 from bridge.service.board import Board
-from bridge.service.streaks import Streaks
+from bridge.service.outbox import Outbox
+from bridge.service.parts import Parts
+from bridge.service.streaks import Failures, Streaks
 from bridge.service.usage import counted, poll
 
 log = logging.getLogger(__name__)
@@ -32,26 +41,8 @@ log = logging.getLogger(__name__)
 CLOCK_JUMP = timedelta(minutes=1)
 
 
-@dataclass(frozen=True, slots=True)
-class Parts:
-    """The service's collaborators, built by bridge.app."""
-
-    settings: Settings
-    client: FlumeClient
-    budget: RequestBudget
-    meter: Meter
-    alerts: AlertBook
-    rules: RuleBook
-    contract: Contract
-    now: Callable[[], datetime]  # Flume's clock (bridge.flume.clock)
-
-    def close(self) -> None:
-        """Close the Flume client's HTTP session."""
-        self.client.close()
-
-
 class Jobs:
-    """The service's work and what it knows: the board, the plan, the last error.
+    """The service's work and what it knows: the board, the plan, the failures.
 
     Each job is one Flume call or two; retained topics are published when they change.
     """
@@ -62,35 +53,14 @@ class Jobs:
         self._parts = parts
         self._client = parts.client
         self._payloads = parts.contract.payloads
-        self._send = publish
+        self._outbox = Outbox(publish)
         self._started = started
         self.board = Board(parts.contract.units, parts.settings.meter_offset)
         self.plan: Plan | None = None  # None until the first device list
-        self.last_error: str | None = None
-        self.failures = 0  # failed jobs since the last success
-        self._sent: dict[str, bytes] = {}  # retained topic -> the payload sent last
+        self.failures = Failures(log)
+        self.away = AwayModes(parts, self.board, self._outbox)
         self._availability: dict[str, bool] = {}
         self._streaks = Streaks(log)
-        # Location id -> when (Flume's clock) its away mode was seen to change.
-        self._away_since: dict[int, datetime] = {}
-
-    def failed(self, label: str, error: BridgeError) -> None:
-        """Note a job that failed (it is retried on the schedule)."""
-        self.failures += 1
-        # The first failure of a streak is news; the rest of an outage is detail.
-        level = logging.WARNING if self.failures == 1 else logging.DEBUG
-        log.log(level, "%s: %s", label, error)
-        self.last_error = f"{label}: {error}"
-
-    def crashed(self, label: str) -> None:
-        """Note a job that raised what no job should (the loop logs the traceback)."""
-        self.last_error = f"{label}: unexpected failure (see the log)"
-
-    def succeeded(self) -> None:
-        """Note a job that did its work: a streak of failures is over."""
-        if self.failures:
-            log.info("Flume answers again after %d failed jobs", self.failures)
-        self.failures = 0
 
     def devices(self) -> None:
         """List the devices; publish discovery for changes and each device's state.
@@ -102,22 +72,20 @@ class Jobs:
         first = not self.board.listed
         selected = self._served(self._client.devices(), strict=first)
         before = self.board.locations()
-        places = set(before)
         gone = self.board.replace_devices(selected)
-        self._note_away(before)
+        self.away.note(before)
         for device in selected:  # a restart resumes the rules' values at once
             self.board.set_rules(device.id, self._parts.rules.tracker(device.id))
-        for location_id in places - set(self.board.locations()):
-            self._publish(self._payloads.away_mode(location_id, None))
+        self.away.clear(before)
         discovery = self._parts.contract.discovery
         for message in discovery.removals(gone) + discovery.configs(selected):
-            self._publish(message)
+            self._outbox.publish(message)
         if first or gone:
             log.info("serving %s", _describe(self.board))
         self.replan()
         for device in selected:
             self.publish_state(device.id)
-        self.publish_away()
+        self.away.publish()
 
     def replan(self) -> None:
         """Derive the plan for the sensors served and the budget others leave us."""
@@ -159,7 +127,7 @@ class Jobs:
                 device_id,
                 event.message or event.title,
             )
-            self._publish(self._payloads.event(device_id, event))
+            self._outbox.publish(self._payloads.event(device_id, event))
 
     def _judge(self, device: Device, usage: Usage) -> list[Event]:
         """Run the local rules over the answer's settled minutes: no request."""
@@ -167,24 +135,10 @@ class Jobs:
         horizon = self._parts.meter.horizon(usage.updated_at)
         place = device.location
         away = place.away_mode if place else None
-        since = self._away_since.get(place.id) if place else None
+        since = self.away.since(place)
         events = rules.update(device.id, usage.spans, horizon, away, since)
         self.board.set_rules(device.id, rules.tracker(device.id))
         return events
-
-    def _note_away(self, before: dict[int, Location]) -> None:
-        """Stamp the locations whose away mode changed from what `before` said.
-
-        The rules judge minutes a few minutes old: each counts with the away mode
-        it had, as far as the bridge knows (a change in Flume's app shows at the
-        next device list).
-        """
-        for location_id, location in self.board.locations().items():
-            old = before.get(location_id)
-            if old is None or old.away_mode is None:
-                continue  # not known before: no change to place in time
-            if old.away_mode != location.away_mode:
-                self._away_since[location_id] = self._parts.now()
 
     def _poll(self, device: Device) -> Usage:
         now, meter = self._parts.now(), self._parts.meter
@@ -222,60 +176,10 @@ class Jobs:
         fired = self._client.usage_alerts(since=since)
         for device_id, event in book.update(notes, fired):
             log.info("event %s at %s: %s", event.type, device_id, event.title)
-            self._publish(self._payloads.event(device_id, event))
+            self._outbox.publish(self._payloads.event(device_id, event))
         for device in self.board.sensors():
             self.board.set_high_flow(device.id, book.high_flow(device.id))
             self.publish_state(device.id)
-
-    def set_away(self, location_id: int, away: bool) -> None:
-        """Set a location's away mode (one PATCH), and read it back if there is room.
-
-        The switch shows Flume's real state: a refusal or a failure re-sends the
-        state last read; a change not read back at once shows at the next device
-        list.
-
-        Raises:
-            FlumeError: the PATCH (or the read after it) failed or had no room.
-        """
-        if location_id not in self.board.locations():
-            log.info("away mode: no sensor served at location %s", location_id)
-            return
-        try:
-            self._client.set_away(location_id, away)
-        except BridgeError as error:
-            # Said even inside a streak of failures, when the job's WARNING is DEBUG.
-            log.info("away mode of location %s not set: %s", location_id, error)
-            self.publish_away(again=location_id)
-            raise
-        word = "on" if away else "off"
-        if self._parts.budget.available_in() > 0:
-            log.info(
-                "away mode of location %s set %s; read at the next list",
-                location_id,
-                word,
-            )
-            return
-        before = self.board.locations()
-        self.board.set_location(self._client.location(location_id))
-        self._note_away(before)
-        log.info("away mode of location %s set %s", location_id, word)
-        self.publish_away()
-
-    def publish_away(self, again: int | None = None) -> None:
-        """Publish each served location's away mode as Flume last said it.
-
-        `again`: a location whose state is re-sent even if unchanged (a command on
-        it failed, and a switch may show what was asked rather than what is).
-        """
-        for location in self.board.locations().values():
-            if location.away_mode is None:
-                continue  # never read: no made-up OFF
-            message = self._payloads.away_mode(location.id, location.away_mode)
-            if location.id == again:
-                self._sent[message.topic] = message.payload
-                self._send(message)
-            else:
-                self._publish(message)
 
     def publish_state(self, device_id: str) -> None:
         """Publish a device's state and, for a sensor, its availability.
@@ -288,7 +192,7 @@ class Jobs:
             self._release(device_id)
         state = None if self.board.held(device_id) else self.board.state(device_id, now)
         if state is not None:
-            self._publish(self._payloads.state(state))
+            self._outbox.publish(self._payloads.state(state))
         self.publish_availability(device_id, now)
 
     def publish_availability(self, device_id: str, now: datetime) -> None:
@@ -302,7 +206,7 @@ class Jobs:
         self._availability[device_id] = online
         if previous is not None and previous != online:
             log.info("sensor %s is %s", device_id, "online" if online else "offline")
-        self._publish(self._payloads.availability(device_id, online))
+        self._outbox.publish(self._payloads.availability(device_id, online))
 
     def housekeeping(self) -> None:
         """Availability of every sensor (data goes stale) and the diagnostics."""
@@ -320,19 +224,11 @@ class Jobs:
             requests_per_hour=self._parts.settings.flume_requests_per_hour,
             plan={c.name: c.interval for c in plan.cadences()} if plan else {},
             requests_last_hour=self._parts.budget.used(),
-            last_error=self.last_error,
+            last_error=self.failures.last_error,
             last_success=self.board.last_success(),
             flume_remaining=self._parts.budget.remaining(),
         )
-        self._publish(self._payloads.diagnostics(diagnostics))
-
-    def _publish(self, message: Message) -> None:
-        # Retained topics are sent when they change: the broker keeps the rest.
-        if message.retain and self._sent.get(message.topic) == message.payload:
-            return
-        if message.retain:
-            self._sent[message.topic] = message.payload
-        self._send(message)
+        self._outbox.publish(self._payloads.diagnostics(diagnostics))
 
     def _served(self, devices: list[Device], *, strict: bool) -> list[Device]:
         """The devices FLUME_DEVICE_IDS selects; a chosen one gone is news once."""

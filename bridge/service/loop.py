@@ -7,12 +7,14 @@ import math
 import threading
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Final
 
 from bridge.errors import BridgeError, FlumeRateLimitError, MqttAuthError, MqttError
 from bridge.flume.planner import Plan, duration
 from bridge.mqtt import Command, MqttPublisher, SetAway
-from bridge.service.jobs import Jobs, Parts
+from bridge.service.jobs import Jobs
+from bridge.service.parts import Parts
 from bridge.service.systemd import Notifier
 from bridge.service.timetable import Job, ScheduleTimetable, Timetable
 
@@ -164,9 +166,9 @@ class Service:
         for device_id in sensors:
             new = first or device_id not in known
             self._add(f"usage {device_id}", fresh.usage_interval,
-                      _bound(self.jobs.usage, device_id), now=new)  # fmt: skip
+                      partial(self.jobs.usage, device_id), now=new)  # fmt: skip
             self._add(f"leaks {device_id}", fresh.leak_interval,
-                      _bound(self.jobs.leaks, device_id), now=new)  # fmt: skip
+                      partial(self.jobs.leaks, device_id), now=new)  # fmt: skip
 
     def _add(self, label: str, seconds: int, job: Job, *, now: bool = False) -> None:
         self._timetable.every(seconds, label, lambda: self._run(label, job), now=now)
@@ -184,9 +186,9 @@ class Service:
             self._failed(label, error, job, None)
         except Exception:  # the job boundary: whatever happens, keep serving
             log.exception("unexpected failure in the %s job", label)
-            self.jobs.crashed(label)
+            self.jobs.failures.crashed(label)
         else:
-            self.jobs.succeeded()
+            self.jobs.failures.succeeded()
         finally:
             self._busy = False
         self.jobs.publish_diagnostics()
@@ -199,7 +201,7 @@ class Service:
         self, label: str, error: BridgeError, job: Job, retry_after: float | None
     ) -> None:
         """Note the failure, and try the job again sooner than its interval, once."""
-        self.jobs.failed(label, error)
+        self.jobs.failures.failed(label, error)
         interval = self._timetable.interval(label)
         delay = max(RETRY_MIN, math.ceil(retry_after or 0))
         if interval is None or label in self._retrying or delay >= interval:
@@ -215,7 +217,7 @@ class Service:
 
     def _set_away(self, asked: SetAway) -> None:
         lid, away = asked.location_id, asked.away
-        self._run(f"away mode {lid}", lambda: self.jobs.set_away(lid, away))
+        self._run(f"away mode {lid}", lambda: self.jobs.away.set(lid, away))
 
     def _command(self, command: Command) -> None:
         if command is Command.REPUBLISH:
@@ -245,7 +247,7 @@ class Service:
         self._last_refresh = self._monotonic()
         log.info("refreshing %d sensors on request", len(sensors))
         for device in sensors:
-            self._run(f"usage {device.id}", _bound(self.jobs.usage, device.id))
+            self._run(f"usage {device.id}", partial(self.jobs.usage, device.id))
 
     def _idle(self) -> float:
         idle = self._timetable.idle_seconds()
@@ -277,8 +279,8 @@ class Service:
             f"{self._flume_status()}; {self._broker_status()}; "
             f"{budget.used()}/{budget.per_hour} Flume requests in the last hour"
         )
-        if self.jobs.failures:
-            text += f"; failing: {self.jobs.last_error}"
+        if self.jobs.failures.count:
+            text += f"; failing: {self.jobs.failures.last_error}"
         if text != self._status:
             self._status = text
             self._notifier.status(text)
@@ -296,10 +298,3 @@ class Service:
         if self._publisher.connected:
             return "broker connected"
         return "waiting for the MQTT broker"
-
-
-def _bound(job: Callable[[str], None], device_id: str) -> Job:
-    def bound() -> None:
-        job(device_id)
-
-    return bound

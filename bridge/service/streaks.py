@@ -1,4 +1,4 @@
-"""Conditions that repeat poll after poll: one WARNING a streak, then DEBUG."""
+"""Conditions that repeat poll after poll, and failed jobs: one WARNING a streak."""
 
 from __future__ import annotations
 
@@ -30,3 +30,29 @@ class Streaks:
         self._current.discard(key)
         if message is not None:
             self._log.info(message, *args)
+
+
+class Failures:
+    """The jobs' streak of failures: its first is news, the rest of an outage detail."""
+
+    def __init__(self, log: logging.Logger) -> None:
+        self._log = log
+        self.count = 0  # failed jobs since the last success
+        self.last_error: str | None = None
+
+    def failed(self, label: str, error: Exception) -> None:
+        """Note a job that failed (it is retried on the schedule)."""
+        self.count += 1
+        level = logging.WARNING if self.count == 1 else logging.DEBUG
+        self._log.log(level, "%s: %s", label, error)
+        self.last_error = f"{label}: {error}"
+
+    def crashed(self, label: str) -> None:
+        """Note a job that raised what no job should (the loop logs the traceback)."""
+        self.last_error = f"{label}: unexpected failure (see the log)"
+
+    def succeeded(self) -> None:
+        """Note a job that did its work: a streak of failures is over."""
+        if self.count:
+            self._log.info("Flume answers again after %d failed jobs", self.count)
+        self.count = 0

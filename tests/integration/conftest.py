@@ -1,14 +1,19 @@
-"""Integration fixtures: sessions bound to a simulator, the Flume client wired."""
+"""Integration fixtures: simulator sessions, wired Flume clients, jobs, publishers."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from bridge.mqtt import MqttPublisher, Timing
 from bridge.simulator.server import Simulator
+from tests.support.broker import Broker
 from tests.support.flume import WiringFactory, wirings
+from tests.support.mqtt import Publishers, broker_settings
+from tests.support.service import JobsFactory, jobs_factory
 from tests.support.simulator import SimSession, login
 
 
@@ -70,3 +75,29 @@ def wire() -> Iterator[WiringFactory]:
     """Wire the Flume client's transport and tokens to simulators (bridge.flume)."""
     with wirings() as factory:
         yield factory
+
+
+@pytest.fixture
+def make_jobs(tmp_path: Path) -> Iterator[JobsFactory]:
+    """Jobs wired to a simulator as the service wires them; sessions closed after."""
+    with jobs_factory(tmp_path / "state") as make:
+        yield make
+
+
+@pytest.fixture
+def publishers(broker: Broker) -> Iterator[Publishers]:
+    """Start connected publishers on `broker`; each is stopped afterwards."""
+    started: list[MqttPublisher] = []
+
+    def start(timing: Timing | None = None, **fields: Any) -> MqttPublisher:
+        publisher = MqttPublisher(
+            broker_settings(broker, **fields), timing=timing or Timing()
+        )
+        publisher.start()
+        started.append(publisher)
+        publisher.wait_connected(10)
+        return publisher
+
+    yield start
+    for publisher in started:
+        publisher.stop(timeout=2)

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from bridge.commands.demo import DemoError, Watcher, demo, end
+from bridge.commands.demo import Watcher, demo
+from bridge.commands.demo_broker import DemoError, end
 from bridge.config import Settings
 from tests.support.broker import Broker, find_mosquitto, free_port
 
@@ -186,7 +187,7 @@ def test_a_child_that_ignores_sigterm_is_killed() -> None:
 
 def test_mosquitto_is_found_where_debian_puts_it() -> None:
     """The demo finds the same broker binary as the test fixtures."""
-    from bridge.commands.demo import find_mosquitto as demo_finds
+    from bridge.commands.demo_broker import find_mosquitto as demo_finds
 
     assert demo_finds() == find_mosquitto()
 

@@ -4,55 +4,18 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack
-from pathlib import Path
-from typing import Any
 
 import pytest
 import requests
 
-from bridge.config import Settings
 from bridge.errors import ConfigError, FlumeRateLimitError
-from bridge.models import Message
 from bridge.service import Jobs
 from bridge.simulator.server import Simulator
 from tests.support.flume import route_count, sim_stats
-from tests.support.service import made_parts, replace_on_same_port
+from tests.support.service import JobsFactory, Published, replace_on_same_port
 from tests.support.simulator import SimFactory
 
 QUERY = "POST /users/{uid}/devices/{did}/query"
-
-
-class Published(list[Message]):
-    """Every message the jobs handed to the publisher, in order."""
-
-    def on(self, topic: str) -> list[bytes]:
-        """The payloads sent to `topic`."""
-        return [m.payload for m in self if m.topic == topic]
-
-    def state(self, device_id: str) -> Any:
-        """The newest state of a device, parsed."""
-        return json.loads(self.on(f"flume/{device_id}/state")[-1])
-
-
-JobsFactory = Callable[..., tuple[Jobs, Published]]
-
-
-@pytest.fixture
-def make_jobs(tmp_path: Path) -> Iterator[JobsFactory]:
-    """Jobs wired to a simulator as the service wires them; sessions closed after."""
-    with ExitStack() as stack:
-
-        def make(sim: Simulator, **fields: Any) -> tuple[Jobs, Published]:
-            settings = Settings(
-                flume_api_url=sim.url, state_dir=tmp_path / "state", **fields
-            )
-            parts = stack.enter_context(made_parts(settings))
-            published = Published()
-            return Jobs(parts, published.append, started=parts.now()), published
-
-        yield make
 
 
 def set_device(sim: Simulator, device_id: str, **fields: object) -> None:
@@ -96,15 +59,21 @@ def test_a_device_that_leaves_the_account_gets_empty_retained_configs(
     assert len(warned) == int(selected)
 
 
+def polled(sim: Simulator, make_jobs: JobsFactory) -> tuple[Jobs, Published]:
+    """Jobs that have listed the devices and polled the sensor's usage once."""
+    jobs, published = make_jobs(sim)
+    jobs.devices()
+    jobs.usage(sim.model.account.sensors[0].id)
+    return jobs, published
+
+
 def test_a_disconnected_sensor_is_offline_even_with_fresh_usage(
     sim: Simulator, make_jobs: JobsFactory
 ) -> None:
     """A sensor the list says is not connected is `offline`; its state says so."""
     sensor = sim.model.account.sensors[0].id
     set_device(sim, sensor, connected=False)
-    jobs, published = make_jobs(sim)
-    jobs.devices()
-    jobs.usage(sensor)
+    _, published = polled(sim, make_jobs)
     assert published.state(sensor)["connected"] is False
     assert published.state(sensor)["today"] is not None
     assert published.on(f"flume/{sensor}/availability") == [b"offline"]
@@ -116,9 +85,7 @@ def test_availability_is_published_when_it_changes_and_logged(
     """Availability: `offline` until the first usage, then `online`; sent on change."""
     caplog.set_level(logging.INFO)
     sensor = sim.model.account.sensors[0].id
-    jobs, published = make_jobs(sim)
-    jobs.devices()
-    jobs.usage(sensor)
+    jobs, published = polled(sim, make_jobs)
     jobs.housekeeping()
     assert published.on(f"flume/{sensor}/availability") == [b"offline", b"online"]
     assert f"sensor {sensor} is online" in caplog.text
@@ -131,9 +98,7 @@ def test_a_jump_of_flumes_clock_polls_again_for_the_right_windows(
     """An answer moving Flume's time by an hour: a second query at the new time."""
     caplog.set_level(logging.INFO)
     sensor = sim.model.account.sensors[0].id
-    jobs, published = make_jobs(sim)
-    jobs.devices()
-    jobs.usage(sensor)
+    jobs, published = polled(sim, make_jobs)
     assert route_count(sim, QUERY) == 1
     sim.clock.advance(3600)
     jobs.usage(sensor)
@@ -147,9 +112,8 @@ def test_new_alerts_are_events_and_high_flow_is_in_the_state(
 ) -> None:
     """The first alerts poll only sets a watermark; a later low battery is one event."""
     sensor = sim.model.account.sensors[0].id
-    jobs, published = make_jobs(sim)
-    jobs.devices()
-    jobs.usage(sensor)  # a sensor's state goes out once its usage has answered
+    # A sensor's state goes out once its usage has answered.
+    jobs, published = polled(sim, make_jobs)
     jobs.alerts()
     assert published.on(f"flume/{sensor}/event") == []
     assert published.state(sensor)["high_flow"] is False

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import pytest
 
 from bridge.errors import FlumeRateLimitError
 from bridge.flume.budget import RequestBudget
 from bridge.service import Jobs
-from tests.integration.test_jobs import JobsFactory, make_jobs  # noqa: F401 (fixture)
+from bridge.simulator.server import Simulator
 from tests.support.flume import route_count
-from tests.support.service import replace_on_same_port
+from tests.support.service import JobsFactory, Published, replace_on_same_port
 from tests.support.simulator import SimFactory
 
 PATCH = "PATCH /users/{uid}/locations/{lid}"
@@ -24,16 +25,23 @@ def jobs_budget(jobs: Jobs) -> RequestBudget:
     return budget
 
 
+def listed(
+    sim: Simulator, make_jobs: JobsFactory, **fields: Any
+) -> tuple[Jobs, Published, int]:
+    """Jobs that have listed the devices, what they sent, and the sensor's location."""
+    jobs, published = make_jobs(sim, **fields)
+    jobs.devices()
+    return jobs, published, sim.model.account.sensors[0].location_id
+
+
 def test_a_command_without_room_in_the_budget_is_refused_and_the_state_retold(
     sim_factory: SimFactory,
-    make_jobs: JobsFactory,  # noqa: F811 (the fixture imported above)
+    make_jobs: JobsFactory,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """No room: no PATCH is sent, Flume stays OFF and the switch is told OFF again."""
     sim = sim_factory()
-    jobs, published = make_jobs(sim, flume_requests_per_hour=5)
-    jobs.devices()
-    location = sim.model.account.sensors[0].location_id
+    jobs, published, location = listed(sim, make_jobs, flume_requests_per_hour=5)
     topic = f"flume/{location}/away_mode"
     assert published.on(topic) == [b"OFF"]
     while True:  # spend the hour's budget on usage polls
@@ -43,7 +51,7 @@ def test_a_command_without_room_in_the_budget_is_refused_and_the_state_retold(
             break
     caplog.set_level(logging.DEBUG)
     with pytest.raises(FlumeRateLimitError, match="budget"):
-        jobs.set_away(location, True)
+        jobs.away.set(location, True)
     assert published.on(topic) == [b"OFF", b"OFF"]
     assert f"away mode of location {location} not set: not sent" in caplog.text
     assert route_count(sim, PATCH) == 0
@@ -52,15 +60,14 @@ def test_a_command_without_room_in_the_budget_is_refused_and_the_state_retold(
 
 def test_a_location_without_a_served_sensor_costs_nothing(
     sim_factory: SimFactory,
-    make_jobs: JobsFactory,  # noqa: F811 (the fixture imported above)
+    make_jobs: JobsFactory,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """A command for a location the bridge does not serve is logged and dropped."""
     sim = sim_factory()
-    jobs, published = make_jobs(sim)
-    jobs.devices()
+    jobs, published, _ = listed(sim, make_jobs)
     caplog.set_level(logging.INFO)
-    jobs.set_away(424242, True)
+    jobs.away.set(424242, True)
     assert "no sensor served at location 424242" in caplog.text
     assert route_count(sim, PATCH) == 0
     assert not [m for m in published if m.topic == "flume/424242/away_mode"]
@@ -68,35 +75,31 @@ def test_a_location_without_a_served_sensor_costs_nothing(
 
 def test_off_after_on_reads_back_each_time_within_budget(
     sim_factory: SimFactory,
-    make_jobs: JobsFactory,  # noqa: F811 (the fixture imported above)
+    make_jobs: JobsFactory,
 ) -> None:
     """ON then OFF: two PATCHes and two reads; the retained state follows Flume."""
     sim = sim_factory()
-    jobs, published = make_jobs(sim)
-    jobs.devices()
-    location = sim.model.account.sensors[0].location_id
-    jobs.set_away(location, True)
-    jobs.set_away(location, False)
+    jobs, published, location = listed(sim, make_jobs)
+    jobs.away.set(location, True)
+    jobs.away.set(location, False)
     assert published.on(f"flume/{location}/away_mode") == [b"OFF", b"ON", b"OFF"]
     assert (route_count(sim, PATCH), route_count(sim, READ)) == (2, 2)
 
 
 def test_a_patch_that_takes_the_last_room_is_read_at_the_next_list(
     sim_factory: SimFactory,
-    make_jobs: JobsFactory,  # noqa: F811 (the fixture imported above)
+    make_jobs: JobsFactory,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """No room left for the read: the switch keeps Flume's last word until a list."""
     sim = sim_factory()
-    jobs, published = make_jobs(sim, flume_requests_per_hour=5)
-    jobs.devices()
+    jobs, published, location = listed(sim, make_jobs, flume_requests_per_hour=5)
     budget = jobs_budget(jobs)
     while budget.available_in(room=2) == 0:  # leave exactly one request
         jobs.usage(sim.model.account.sensors[0].id)
     assert budget.available_in() == 0
-    location = sim.model.account.sensors[0].location_id
     caplog.set_level(logging.INFO)
-    jobs.set_away(location, True)
+    jobs.away.set(location, True)
     assert (route_count(sim, PATCH), route_count(sim, READ)) == (1, 0)
     assert "read at the next list" in caplog.text
     assert published.on(f"flume/{location}/away_mode") == [b"OFF"]
@@ -105,7 +108,7 @@ def test_a_patch_that_takes_the_last_room_is_read_at_the_next_list(
 
 def test_a_location_left_without_sensors_has_its_away_mode_cleared(
     sim_factory: SimFactory,
-    make_jobs: JobsFactory,  # noqa: F811 (the fixture imported above)
+    make_jobs: JobsFactory,
 ) -> None:
     """When a location's last sensor leaves, its retained away mode is emptied."""
     sim = sim_factory(sensors=2, timezones=("America/Los_Angeles", "Europe/Berlin"))

@@ -9,10 +9,11 @@ from pathlib import Path
 import requests
 
 from bridge.alerts.rulebook import RULES_FILE
+from bridge.service import Jobs
 from bridge.simulator.clock import SimClock
 from bridge.simulator.server import Simulator
-from tests.integration.test_jobs import JobsFactory, make_jobs  # noqa: F401  # the fixture
 from tests.support.flume import route_count
+from tests.support.service import JobsFactory, Published
 from tests.support.simulator import TIMEOUT, SimFactory
 
 START = datetime(2026, 3, 10, 0, 20, 15, tzinfo=UTC)  # a quiet hour in a UTC household
@@ -24,19 +25,32 @@ def leak(sim: Simulator, sensor: str, gpm: float) -> None:
     requests.post(f"{sim.url}/_sim/leak", json=body, timeout=TIMEOUT).raise_for_status()
 
 
-def test_minutes_counted_by_a_poll_asked_again_reach_the_rules(
-    sim_factory: SimFactory,
-    make_jobs: JobsFactory,  # noqa: F811  # the fixture
-) -> None:
-    """A poll asked again after Flume's clock moved judges both answers' minutes."""
+def stopped(sim_factory: SimFactory) -> tuple[Simulator, str]:
+    """A simulator whose clock stands at START, in UTC, no latency; its sensor."""
     sim = sim_factory(
         clock=SimClock(START, speed=0.0), timezones=("UTC",), latency_minutes=0
     )
-    sensor = sim.model.account.sensors[0].id
-    jobs, published = make_jobs(sim, rule_continuous_minutes=25)
+    return sim, sim.model.account.sensors[0].id
+
+
+def leaking(
+    sim: Simulator, sensor: str, make_jobs: JobsFactory, minutes: int
+) -> tuple[Jobs, Published]:
+    """Jobs with continuous flow at `minutes`, polled once; then a leak starts."""
+    jobs, published = make_jobs(sim, rule_continuous_minutes=minutes)
     jobs.devices()
     jobs.usage(sensor)
-    leak(sim, sensor, 0.5)  # from 00:21
+    leak(sim, sensor, 0.5)
+    return jobs, published
+
+
+def test_minutes_counted_by_a_poll_asked_again_reach_the_rules(
+    sim_factory: SimFactory,
+    make_jobs: JobsFactory,
+) -> None:
+    """A poll asked again after Flume's clock moved judges both answers' minutes."""
+    sim, sensor = stopped(sim_factory)
+    jobs, published = leaking(sim, sensor, make_jobs, 25)  # from 00:21
     sim.clock.advance(10 * 60)
     jobs.usage(sensor)
     sim.clock.advance(10 * 60)
@@ -57,17 +71,11 @@ def test_minutes_counted_by_a_poll_asked_again_reach_the_rules(
 
 def test_the_rules_values_are_in_the_state_before_the_first_answer(
     sim_factory: SimFactory,
-    make_jobs: JobsFactory,  # noqa: F811  # the fixture
+    make_jobs: JobsFactory,
 ) -> None:
     """After a restart the state carries the rules' values from rules.json at once."""
-    sim = sim_factory(
-        clock=SimClock(START, speed=0.0), timezones=("UTC",), latency_minutes=0
-    )
-    sensor = sim.model.account.sensors[0].id
-    jobs, _ = make_jobs(sim, rule_continuous_minutes=5)
-    jobs.devices()
-    jobs.usage(sensor)
-    leak(sim, sensor, 0.5)
+    sim, sensor = stopped(sim_factory)
+    jobs, _ = leaking(sim, sensor, make_jobs, 5)
     sim.clock.advance(12 * 60)
     jobs.usage(sensor)
     again, published = make_jobs(sim, rule_continuous_minutes=5)
@@ -82,7 +90,7 @@ def test_the_rules_values_are_in_the_state_before_the_first_answer(
 
 def test_a_usage_poll_with_no_new_minute_does_not_rewrite_rules_json(
     sim_factory: SimFactory,
-    make_jobs: JobsFactory,  # noqa: F811  # the fixture
+    make_jobs: JobsFactory,
     tmp_path: Path,
 ) -> None:
     """A poll before a new minute settles keeps rules.json; a later one replaces it."""

@@ -12,9 +12,8 @@ import requests
 from bridge.errors import FlumeError
 from bridge.meter import Meter
 from bridge.simulator.server import Simulator
-from tests.integration.test_jobs import JobsFactory, make_jobs  # noqa: F401  # fixture
 from tests.support.flume import add_fault
-from tests.support.service import replace_on_same_port
+from tests.support.service import JobsFactory, replace_on_same_port
 from tests.support.simulator import START, SimFactory
 
 
@@ -27,7 +26,7 @@ def sensor_and_hub(sim: Simulator) -> tuple[str, str]:
 
 def test_the_device_list_publishes_no_sensor_state_before_its_usage(
     sim: Simulator,
-    make_jobs: JobsFactory,  # noqa: F811  # the fixture
+    make_jobs: JobsFactory,
 ) -> None:
     """devices(): the hub's state goes out, the sensor's waits; usage() sends it."""
     sensor, hub = sensor_and_hub(sim)
@@ -46,7 +45,7 @@ def test_the_device_list_publishes_no_sensor_state_before_its_usage(
 
 def test_a_failed_first_poll_of_a_new_sensor_sends_the_meters_total(
     sim: Simulator,
-    make_jobs: JobsFactory,  # noqa: F811  # the fixture
+    make_jobs: JobsFactory,
 ) -> None:
     """Nothing retained to blank: the count (METER_OFFSET) goes out, the rest null."""
     sensor, _ = sensor_and_hub(sim)
@@ -62,7 +61,7 @@ def test_a_failed_first_poll_of_a_new_sensor_sends_the_meters_total(
 
 def test_a_failed_first_poll_of_a_known_sensor_leaves_the_retained_state(
     sim: Simulator,
-    make_jobs: JobsFactory,  # noqa: F811  # the fixture
+    make_jobs: JobsFactory,
     tmp_path: Path,
 ) -> None:
     """A sensor counted by an earlier run: no state until Flume answers."""
@@ -83,7 +82,7 @@ def test_a_failed_first_poll_of_a_known_sensor_leaves_the_retained_state(
 
 def test_a_leak_releases_a_known_sensor_whose_first_poll_failed(
     sim_factory: SimFactory,
-    make_jobs: JobsFactory,  # noqa: F811  # the fixture
+    make_jobs: JobsFactory,
     tmp_path: Path,
 ) -> None:
     """No usage answer but a leak: the state goes out with the leak and the total."""
@@ -103,7 +102,7 @@ def test_a_leak_releases_a_known_sensor_whose_first_poll_failed(
 
 def test_a_missing_location_is_one_warning_per_streak(
     sim: Simulator,
-    make_jobs: JobsFactory,  # noqa: F811  # the fixture
+    make_jobs: JobsFactory,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """Polls without a location: one WARNING, then DEBUG; again once it came back."""
@@ -130,7 +129,7 @@ def test_a_missing_location_is_one_warning_per_streak(
 
 def test_a_selected_device_gone_from_the_account_is_one_warning_per_streak(
     sim_factory: SimFactory,
-    make_jobs: JobsFactory,  # noqa: F811  # the fixture
+    make_jobs: JobsFactory,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """Gone, gone, back, gone: WARNING, DEBUG, INFO, WARNING."""

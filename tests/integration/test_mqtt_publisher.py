@@ -5,19 +5,16 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
-from typing import Any
 
 import pytest
 
 from bridge.models import Message
-from bridge.mqtt import Command, MqttPublisher, Timing
+from bridge.mqtt import Command, MqttPublisher
 from tests.support.broker import Broker
-from tests.support.mqtt import broker_settings, subscriber
+from tests.support.mqtt import Publishers, broker_settings, junk_then_press, subscriber
 
 CONFIG = "homeassistant/device/123/config"
 STATE = "flume/123/state"
-Publishers = Callable[..., MqttPublisher]
 
 
 def config(name: str = "Home") -> Message:
@@ -26,25 +23,6 @@ def config(name: str = "Home") -> Message:
 
 def state(today: float) -> Message:
     return Message(STATE, f'{{"today": {today}}}'.encode(), retain=True)
-
-
-@pytest.fixture
-def publishers(broker: Broker) -> Iterator[Publishers]:
-    """Start connected publishers on `broker`; each is stopped afterwards."""
-    started: list[MqttPublisher] = []
-
-    def start(timing: Timing | None = None, **fields: Any) -> MqttPublisher:
-        publisher = MqttPublisher(
-            broker_settings(broker, **fields), timing=timing or Timing()
-        )
-        publisher.start()
-        started.append(publisher)
-        publisher.wait_connected(10)
-        return publisher
-
-    yield start
-    for publisher in started:
-        publisher.stop(timeout=2)
 
 
 def test_a_late_subscriber_gets_discovery_states_and_online(
@@ -142,15 +120,7 @@ def test_bad_commands_are_ignored_with_a_debug_line(
     """Junk on the command topics is dropped with a DEBUG line; a good press works."""
     topic, payload, logged = BAD_COMMANDS[case]
     caplog.set_level(logging.DEBUG, logger="bridge.mqtt")
-    with subscriber(broker) as sub:
-        if case == "retained":  # replayed to the publisher when it subscribes
-            sub.send(topic, payload, retain=True)
-            publisher = publishers()
-        else:
-            publisher = publishers()
-            sub.send(topic, payload)
-        sub.send("flume/command/republish", b"PRESS")
-        assert publisher.pump(timeout=5) == [Command.REPUBLISH]
+    junk_then_press(broker, publishers, topic, payload, retained=case == "retained")
     debug = [r for r in caplog.records if r.levelno == logging.DEBUG]
     assert any(logged in r.getMessage() for r in debug), [r.getMessage() for r in debug]
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]

@@ -8,14 +8,13 @@ import time
 import pytest
 
 from bridge.mqtt import Command, SetAway
-from tests.integration.test_mqtt_publisher import Publishers, publishers  # noqa: F401 (fixture)
 from tests.support.broker import Broker
-from tests.support.mqtt import subscriber
+from tests.support.mqtt import Publishers, junk_then_press, subscriber
 
 
 def test_the_newest_ask_per_location_comes_back_once(
     broker: Broker,
-    publishers: Publishers,  # noqa: F811 (the fixture imported above)
+    publishers: Publishers,
 ) -> None:
     """ON then OFF for one location is OFF; each location's ask comes back once."""
     publisher = publishers()
@@ -43,23 +42,14 @@ BAD = {
 @pytest.mark.parametrize("case", BAD)
 def test_anything_but_on_or_off_is_ignored_with_a_debug_line(
     broker: Broker,
-    publishers: Publishers,  # noqa: F811 (the fixture imported above)
+    publishers: Publishers,
     caplog: pytest.LogCaptureFixture,
     case: str,
 ) -> None:
     """Junk on an away-mode command topic is dropped with a DEBUG line, no request."""
     topic, payload, retained = BAD[case]
     caplog.set_level(logging.DEBUG, logger="bridge.mqtt")
-    with subscriber(broker) as sub:
-        if retained:  # replayed to the publisher when it subscribes
-            sub.send(topic, payload, retain=True)
-        publisher = publishers()
-        if not retained:
-            sub.send(topic, payload)
-        sub.send("flume/command/republish", b"PRESS")
-        assert publisher.pump(timeout=5) == [Command.REPUBLISH]
-        if retained:
-            sub.send(topic, b"", retain=True)  # leave the broker clean
+    publisher = junk_then_press(broker, publishers, topic, payload, retained=retained)
     assert publisher.away_requests() == []
     debug = [r.getMessage() for r in caplog.records if r.levelno == logging.DEBUG]
     assert any(m.startswith("ignored") and topic in m for m in debug), debug

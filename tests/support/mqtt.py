@@ -15,9 +15,11 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
 from bridge.config import Settings
+from bridge.mqtt import Command, MqttPublisher
 from tests.support.broker import Broker
 
 TIMEOUT = 10.0
+Publishers = Callable[..., MqttPublisher]  # the `publishers` fixture: start one
 
 
 @dataclass(frozen=True)
@@ -144,3 +146,29 @@ def broker_settings(broker: Broker, **fields: Any) -> Settings:
         "mqtt_client_id": f"test-{time.monotonic_ns()}",
     }
     return Settings(**(given | fields))
+
+
+def junk_then_press(
+    broker: Broker,
+    publishers: Publishers,
+    topic: str,
+    payload: bytes,
+    *,
+    retained: bool,
+) -> MqttPublisher:
+    """A publisher sent `payload` on `topic`, then a REPUBLISH press it returns alone.
+
+    Retained junk is on the broker before the publisher subscribes (it is replayed
+    then), and is cleared after.
+    """
+    with subscriber(broker) as sub:
+        if retained:
+            sub.send(topic, payload, retain=True)
+        publisher = publishers()
+        if not retained:
+            sub.send(topic, payload)
+        sub.send("flume/command/republish", b"PRESS")
+        assert publisher.pump(timeout=5) == [Command.REPUBLISH]
+        if retained:
+            sub.send(topic, b"", retain=True)  # leave the broker clean
+    return publisher

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import socket
 import threading
 import time
 import urllib.parse
 from collections.abc import Callable, Iterator
-from contextlib import closing, contextmanager
+from contextlib import ExitStack, closing, contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,8 @@ from typing import Any
 from bridge import app
 from bridge.config import Settings
 from bridge.flume.tokens import Credentials
-from bridge.service import Parts, Service
+from bridge.models import Message
+from bridge.service import Jobs, Parts, Service
 from bridge.simulator.account import SimConfig
 from bridge.simulator.clock import SimClock
 from bridge.simulator.server import Simulator
@@ -134,3 +136,32 @@ def eventually(check: Callable[[], bool], timeout: float = JOIN_TIMEOUT) -> None
     while not check():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.02)
+
+
+class Published(list[Message]):
+    """Every message the jobs handed to the publisher, in order."""
+
+    def on(self, topic: str) -> list[bytes]:
+        """The payloads sent to `topic`."""
+        return [m.payload for m in self if m.topic == topic]
+
+    def state(self, device_id: str) -> Any:
+        """The newest state of a device, parsed."""
+        return json.loads(self.on(f"flume/{device_id}/state")[-1])
+
+
+JobsFactory = Callable[..., tuple[Jobs, Published]]
+
+
+@contextmanager
+def jobs_factory(state_dir: Path) -> Iterator[JobsFactory]:
+    """Jobs wired to a simulator as the service wires them; sessions closed after."""
+    with ExitStack() as stack:
+
+        def make(sim: Simulator, **fields: Any) -> tuple[Jobs, Published]:
+            settings = Settings(flume_api_url=sim.url, state_dir=state_dir, **fields)
+            parts = stack.enter_context(made_parts(settings))
+            published = Published()
+            return Jobs(parts, published.append, started=parts.now()), published
+
+        yield make

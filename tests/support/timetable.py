@@ -93,7 +93,7 @@ class FailedJobs(logging.Handler):
         self.by_class: Counter[str] = Counter()
 
     def emit(self, record: logging.LogRecord) -> None:
-        """Count a `<label>: <error>` line of Jobs.failed."""
+        """Count a `<label>: <error>` line of Failures.failed (on the jobs' logger)."""
         args = record.args
         if record.msg == "%s: %s" and isinstance(args, tuple) and len(args) == 2:
             self.by_class[type(args[1]).__name__] += 1
