@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from bridge.alerts import AlertBook
+from bridge.alerts import AlertBook, RuleBook, thresholds
 from bridge.config import Settings
 from bridge.contract import Contract
 from bridge.errors import ConfigError
@@ -20,7 +20,6 @@ from bridge.flume.record import RequestRecord
 from bridge.flume.tokens import Credentials, TokenManager, TokenStore
 from bridge.meter import Meter
 from bridge.mqtt import MqttPublisher
-from bridge.rules import RuleBook, thresholds
 from bridge.service import Parts, Service
 from bridge.service.systemd import Notifier
 from bridge.service.timetable import Timetable

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from bridge.alerts import Tracker
 from bridge.models import (
     BRIDGE,
     BridgeState,
@@ -18,7 +19,6 @@ from bridge.models import (
     UnitSystem,
     Usage,
 )
-from bridge.rules import Tracker
 
 # A sensor is `offline` when its usage has not been read for this many usage
 # intervals (and never sooner than STALE_MIN): one missed poll is not news.

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bridge.alerts import AlertBook
+from bridge.alerts import AlertBook, RuleBook
 from bridge.config import Settings
 from bridge.contract import Contract
 from bridge.errors import (
@@ -21,7 +21,6 @@ from bridge.flume.client import FlumeClient, select_devices, served
 from bridge.flume.planner import Plan, plan
 from bridge.meter import Meter
 from bridge.models import Device, Diagnostics, Event, Location, Message, Usage
-from bridge.rules import RuleBook
 from bridge.service.board import Board
 from bridge.service.streaks import Streaks
 from bridge.service.usage import counted, poll

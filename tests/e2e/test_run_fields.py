@@ -43,7 +43,7 @@ FIELDS = [
     "total_through",
     "leak",
     "high_flow",
-    "continuous_flow",  # the local rules (bridge/rules)
+    "continuous_flow",  # the local rules (bridge/alerts)
     "sustained_flow",
     "away_flow",
     "last_session",

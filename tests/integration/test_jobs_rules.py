@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 
 import requests
 
+from bridge.alerts.rulebook import RULES_FILE
 from bridge.simulator.clock import SimClock
 from bridge.simulator.server import Simulator
 from tests.integration.test_jobs import JobsFactory, make_jobs  # noqa: F401  # the fixture
@@ -76,3 +78,27 @@ def test_the_rules_values_are_in_the_state_before_the_first_answer(
     assert state["continuous_flow"] is True
     assert (state["sustained_flow"], state["away_flow"]) == (False, False)
     assert state["last_session"] is None
+
+
+def test_a_usage_poll_with_no_new_minute_does_not_rewrite_rules_json(
+    sim_factory: SimFactory,
+    make_jobs: JobsFactory,  # noqa: F811  # the fixture
+    tmp_path: Path,
+) -> None:
+    """A poll before a new minute settles keeps rules.json; a later one replaces it."""
+    sim = sim_factory(
+        clock=SimClock(START, speed=0.0), timezones=("UTC",), latency_minutes=0
+    )
+    sensor = sim.model.account.sensors[0].id
+    jobs, _ = make_jobs(sim)
+    jobs.devices()
+    jobs.usage(sensor)
+    path = tmp_path / "state" / RULES_FILE
+    before, queries = path.stat(), route_count(sim, QUERY)
+    jobs.usage(sensor)
+    assert route_count(sim, QUERY) == queries + 1  # a real poll, with nothing new
+    after = path.stat()
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+    sim.clock.advance(10 * 60)
+    jobs.usage(sensor)  # Flume's clock moved: the minutes since are judged
+    assert path.stat().st_ino != before.st_ino

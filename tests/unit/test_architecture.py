@@ -22,7 +22,6 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "bridge.flume",
         "bridge.meter",
         "bridge.alerts",
-        "bridge.rules",
         "bridge.mqtt",
         "bridge.contract",
     ),

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bridge.alerts import (
+from bridge.alerts.flume import (
     ALERTS_FILE,
     HIGH_FLOW_HOLD,
     LOOKBACK,
@@ -25,7 +25,7 @@ from tests.support.clock import FakeClock
 
 START = datetime(2026, 3, 10, 18, 30, tzinfo=UTC)
 SENSOR = "6248148189204194987"
-LOGGER = "bridge.alerts"
+LOGGER = "bridge.alerts.flume"
 LEAK = "Flume Smart Leak Alert"
 HIGH = "High Flow Alert"
 

@@ -6,8 +6,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from bridge.alerts.rules import RULES, OpenSession, Tracker
 from bridge.models import Session
-from bridge.rules.engine import RULES, OpenSession, Tracker
 from bridge.statefile import read_document, read_instant
 
 FORMAT = 1

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
+from bridge.alerts import RuleBook, Thresholds, thresholds
+from bridge.alerts.rulebook import RULES_FILE
 from bridge.config import Settings
 from bridge.models import UNIT_SYSTEMS, Event
-from bridge.rules import RuleBook, Thresholds, thresholds
-from bridge.rules.book import RULES_FILE
 
 T0 = datetime(2026, 11, 28, 0, 0, tzinfo=UTC)
 MINUTE = timedelta(minutes=1)
@@ -230,6 +230,22 @@ def test_a_damaged_file_is_logged_and_the_rules_start_afresh_without_events(
     events = book.update(DEVICE, minutes([0.25] * 20), T0 + 20 * MINUTE, away=False)
     assert events == []
     assert book.tracker(DEVICE) is not None
+
+
+def test_a_poll_that_changes_nothing_leaves_rules_json_alone(tmp_path: Path) -> None:
+    """No new settled minute, no write (same inode and time); a new one is written."""
+    book = primed(tmp_path)
+    path = tmp_path / RULES_FILE
+    before = path.stat()
+    assert book.update(DEVICE, minutes([0, 0.25]), T0 + MINUTE, away=False) == []
+    again = RuleBook(tmp_path, LIMITS)  # what was read counts as written
+    assert again.update(DEVICE, minutes([0]), T0 + MINUTE, away=False) == []
+    after = path.stat()
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+    assert feed(again, [0.25], T0 + MINUTE) == []
+    assert path.stat().st_ino != before.st_ino
+    document = json.loads(path.read_bytes())
+    assert document["devices"][DEVICE]["through"] == (T0 + 2 * MINUTE).isoformat()
 
 
 def test_an_unwritable_state_dir_keeps_judging(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bridge.models import Event
-from tests.unit.test_rules import DEVICE, MINUTE, T0, minutes, primed
+from tests.unit.test_alerts_rules import DEVICE, MINUTE, T0, minutes, primed
 
 
 def away_changes(events: list[Event]) -> list[tuple[bool | None, object]]:

@@ -7,7 +7,8 @@ Each usage poll hands the book the spans of Flume's answer and the meter's horiz
 it stopped up to the horizon; a minute not in the answer yet stops it until a later
 poll (late data), and minutes only known as a longer bucket (a back-fill) are a gap.
 The file is replaced atomically before the events are returned: an event published
-afterwards is never one a restart would tell again.
+afterwards is never one a restart would tell again. A poll that changes nothing leaves
+it alone (an SD card wears with every write).
 """
 
 from __future__ import annotations
@@ -19,10 +20,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from bridge.alerts.rules import MINUTE, Change, Outcome, Thresholds, Tracker
+from bridge.alerts.rulesfile import decode, encode
 from bridge.config import RULE_DEFAULTS, Settings
 from bridge.models import Event, Session, UnitSystem
-from bridge.rules.engine import MINUTE, Change, Outcome, Thresholds, Tracker
-from bridge.rules.store import decode, encode
 from bridge.statefile import remove_leftovers, temp_prefix, write_atomic
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,7 @@ class RuleBook:
         self.path = state_dir / RULES_FILE
         self.limits = limits
         self._failing = False
+        self._written: bytes | None = None  # rules.json as last read or written
         self._trackers = self._load()
 
     def tracker(self, device_id: str) -> Tracker | None:
@@ -71,11 +73,8 @@ class RuleBook:
         first = tracker is None
         if tracker is None:
             tracker = Tracker(_earliest(spans, horizon))
-        before = tracker.through
         modes = _AwayMode(bool(away), since)
         outcomes = list(_judge(tracker, spans, horizon, modes, self.limits))
-        if tracker.through == before and not first:
-            return []
         self._trackers[device_id] = tracker
         self._save()
         return [] if first else [event_of(outcome) for outcome in outcomes]
@@ -83,7 +82,8 @@ class RuleBook:
     def _load(self) -> dict[str, Tracker]:
         remove_leftovers(self.path.parent, temp_prefix(self.path))
         try:
-            return decode(self.path.read_bytes())
+            raw = self.path.read_bytes()
+            trackers = decode(raw)
         except FileNotFoundError:
             return {}
         except (OSError, ValueError, KeyError, TypeError) as error:
@@ -93,10 +93,15 @@ class RuleBook:
                 "ignoring %s (%s): the local rules start afresh", self.path, error
             )
             return {}
+        self._written = raw
+        return trackers
 
     def _save(self) -> None:
+        document = encode(self._trackers)
+        if document == self._written:
+            return
         try:
-            write_atomic(self.path, encode(self._trackers))
+            write_atomic(self.path, document)
         except OSError as error:
             report = log.debug if self._failing else log.warning
             report(
@@ -104,6 +109,7 @@ class RuleBook:
             )
             self._failing = True
             return
+        self._written = document
         self._failing = False
 
 
