@@ -46,7 +46,9 @@ class Parts:
     now: Callable[[], datetime]  # Flume's clock (bridge.flume.clock)
 
     def close(self) -> None:
-        """Close the Flume client's HTTP session."""
+        """Save what the meter and the rules kept in memory; close the HTTP session."""
+        self.meter.flush()
+        self.rules.flush()
         self.client.close()
 
 
