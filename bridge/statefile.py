@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,18 +19,26 @@ def temp_prefix(path: Path) -> str:
     return f".{path.stem}."
 
 
-def write_atomic(path: Path, data: bytes) -> None:
+def write_atomic(path: Path, data: bytes, *, sync_directory: bool = True) -> None:
     """Replace `path` with `data`: readers see the old file or the new one, whole.
+
+    `sync_directory=False` leaves the rename to the file system's next commit: after a
+    power cut the file may still be the one before, which suits a writer that can
+    redo its last write (the meter re-reads those minutes from Flume).
 
     Raises:
         OSError: the directory or file could not be written; `path` is unchanged.
     """
     directory = path.parent
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-    # mkstemp creates the file 0600 in the same directory, so rename is atomic.
-    fd, name = tempfile.mkstemp(prefix=temp_prefix(path), suffix=_SUFFIX, dir=directory)
-    temp = Path(name)
+    # One temp name per process and thread, in the same directory (so the rename is
+    # atomic): no random names to draw (mkstemp's cost, once a minute), and
+    # remove_leftovers still finds a killed writer's file by its prefix.
+    temp = (
+        directory / f"{temp_prefix(path)}{os.getpid()}-{threading.get_ident()}{_SUFFIX}"
+    )
     try:
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
         with os.fdopen(fd, "wb") as file:
             file.write(data)
             file.flush()
@@ -38,7 +47,8 @@ def write_atomic(path: Path, data: bytes) -> None:
     except OSError:
         temp.unlink(missing_ok=True)
         raise
-    _fsync_dir(directory)
+    if sync_directory:
+        _fsync_dir(directory)
 
 
 def probe(directory: Path) -> None:

@@ -7,8 +7,10 @@ Each usage poll hands the book the spans of Flume's answer and the meter's horiz
 it stopped up to the horizon; a minute not in the answer yet stops it until a later
 poll (late data), and minutes only known as a longer bucket (a back-fill) are a gap.
 The file is replaced atomically before the events are returned: an event published
-afterwards is never one a restart would tell again. A poll that changes nothing leaves
-it alone (an SD card wears with every write).
+afterwards is never one a restart would tell again. A poll that changes nothing but
+`through` (dry minutes, no open session: most minutes of a home) leaves it alone for up
+to SAVE_DRY minutes (an SD card wears with every write); a restart judges those
+minutes again, as the same nothing, and `flush` saves them at a stop.
 """
 
 from __future__ import annotations
@@ -17,14 +19,14 @@ import logging
 import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from bridge.alerts.rules import MINUTE, Change, Outcome, Thresholds, Tracker
-from bridge.alerts.rulesfile import decode, encode
+from bridge.alerts.rulesfile import Fields, decode, encode_fields, fields_of
 from bridge.config import RULE_DEFAULTS, Settings
 from bridge.models import Event, Session, UnitSystem
-from bridge.statefile import remove_leftovers, temp_prefix, write_atomic
+from bridge.statefile import read_instant, remove_leftovers, temp_prefix, write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +37,7 @@ TITLES = {
     "away_flow": "Water while away",
 }
 SESSION_TITLE = "Water-use session"
+SAVE_DRY = timedelta(minutes=15)  # the most a `through` runs ahead of rules.json
 
 Span = tuple[datetime, int, float]
 
@@ -46,7 +49,7 @@ class RuleBook:
         self.path = state_dir / RULES_FILE
         self.limits = limits
         self._failing = False
-        self._written: bytes | None = None  # rules.json as last read or written
+        self._written: dict[str, Fields] = {}  # rules.json as last read or written
         self._trackers = self._load()
 
     def tracker(self, device_id: str) -> Tracker | None:
@@ -93,15 +96,37 @@ class RuleBook:
                 "ignoring %s (%s): the local rules start afresh", self.path, error
             )
             return {}
-        self._written = raw
+        self._written = fields_of(trackers)
         return trackers
 
+    def flush(self) -> None:
+        """Save what only moved `through` and is not saved yet (at a stop)."""
+        devices = fields_of(self._trackers)
+        if devices != self._written:
+            self._write(devices)
+
     def _save(self) -> None:
-        document = encode(self._trackers)
-        if document == self._written:
+        devices = fields_of(self._trackers)
+        if devices == self._written or self._only_dry(devices):
             return
+        self._write(devices)
+
+    def _only_dry(self, devices: dict[str, Fields]) -> bool:
+        """Whether the trackers moved only `through`, and not far, since the save."""
+        if self._failing or devices.keys() != self._written.keys():
+            return False
+        for device_id, now in devices.items():
+            saved = self._written[device_id]
+            if {**now, "through": saved["through"]} != saved:
+                return False
+            moved = self._trackers[device_id].through - read_instant(saved["through"])
+            if moved >= SAVE_DRY:
+                return False
+        return True
+
+    def _write(self, devices: dict[str, Fields]) -> None:
         try:
-            write_atomic(self.path, document)
+            write_atomic(self.path, encode_fields(devices))
         except OSError as error:
             report = log.debug if self._failing else log.warning
             report(
@@ -109,7 +134,7 @@ class RuleBook:
             )
             self._failing = True
             return
-        self._written = document
+        self._written = devices
         self._failing = False
 
 

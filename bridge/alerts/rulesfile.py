@@ -13,10 +13,23 @@ from bridge.statefile import read_document, read_instant
 FORMAT = 1
 
 
+Fields = dict[str, object]  # one tracker as rules.json holds it
+
+
 def encode(trackers: Mapping[str, Tracker]) -> bytes:
     """The JSON document of rules.json."""
-    devices = {device_id: _tracker(t) for device_id, t in sorted(trackers.items())}
-    return json.dumps({"format": FORMAT, "devices": devices}, indent=1).encode()
+    return encode_fields(fields_of(trackers))
+
+
+def fields_of(trackers: Mapping[str, Tracker]) -> dict[str, Fields]:
+    """Each tracker's fields as rules.json holds them, by device id."""
+    return {device_id: _tracker(t) for device_id, t in sorted(trackers.items())}
+
+
+def encode_fields(devices: Mapping[str, Fields]) -> bytes:
+    """The JSON document of rules.json from `fields_of`."""
+    # No indent: json's C encoder serves only unindented output.
+    return json.dumps({"format": FORMAT, "devices": devices}).encode()
 
 
 def decode(raw: bytes) -> dict[str, Tracker]:
@@ -25,7 +38,7 @@ def decode(raw: bytes) -> dict[str, Tracker]:
     return {str(device_id): _read(item) for device_id, item in devices.items()}
 
 
-def _tracker(tracker: Tracker) -> dict[str, object]:
+def _tracker(tracker: Tracker) -> Fields:
     open_session = tracker.session
     return {
         "through": tracker.through.isoformat(),

@@ -17,19 +17,30 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-LABEL = "%Y-%m-%d %H:%M:%S"
+_LENGTH = len("2026-11-28 12:34:00")  # a label: %Y-%m-%d %H:%M:%S, local wall time
+# Labels recur from one poll to the next (the trailing series slide a minute a poll),
+# and each answer is placed in both orders: a poll reads some 110 distinct labels,
+# almost all of them read the poll before. strptime was half the poll's CPU.
+KNOWN_LABELS = 512
 
 
 def wall(label: str) -> datetime | None:
     """The naive wall time of a label, or None if it is not one."""
-    try:
-        return datetime.strptime(label, LABEL)  # noqa: DTZ007 (local wall time)
-    except (TypeError, ValueError):
+    # fromisoformat is some twenty times faster than strptime; it also takes other
+    # ISO forms, so only a label of the exact length, with its space, is handed to it.
+    if len(label) != _LENGTH or label[10] != " ":
         return None
+    try:
+        naive = datetime.fromisoformat(label)
+    except ValueError:
+        return None
+    return naive if naive.tzinfo is None else None
 
 
+@lru_cache(maxsize=KNOWN_LABELS)
 def instants(label: str, zone: ZoneInfo) -> tuple[datetime, ...]:
     """Every UTC instant a label names in `zone`: none, one, or two (a fall-back)."""
     naive = wall(label)
@@ -95,6 +106,15 @@ def place(
         first: where the series was asked to start (the fold-0 instant of `since`).
         newest_first: whether the answer runs newest first (see `descending`).
     """
+    return list(_place(tuple(labels), zone, first, newest_first))
+
+
+# Reading one answer places each series up to four times (its order, its buckets, the
+# lessons it teaches, its value): the same labels, so the same result.
+@lru_cache(maxsize=16)
+def _place(
+    labels: tuple[str | None, ...], zone: ZoneInfo, first: datetime, newest_first: bool
+) -> tuple[datetime | None, ...]:
     order = range(len(labels) - 1, -1, -1) if newest_first else range(len(labels))
     placed: list[datetime | None] = [None] * len(labels)
     previous: datetime | None = None
@@ -104,7 +124,7 @@ def place(
         chosen = _choose(options, previous, first)
         placed[k] = chosen
         previous = chosen or previous
-    return placed
+    return tuple(placed)
 
 
 def _choose(

@@ -160,5 +160,6 @@ def wall_of(instant: datetime, zone: ZoneInfo) -> str:
 
 def instant_of(wall: str, zone: ZoneInfo) -> datetime:
     """The UTC instant Flume reads a wall time as: the first occurrence (fold=0)."""
-    naive = datetime.strptime(wall, "%Y-%m-%d %H:%M:%S")  # noqa: DTZ007 (local wall time)
+    # Our own wall_of text, so fromisoformat reads it (strptime is twenty times slower).
+    naive = datetime.fromisoformat(wall)
     return naive.replace(tzinfo=zone).astimezone(UTC)

@@ -8,13 +8,17 @@ so a minute whose data may still arrive is left for a later cycle, and a minute 
 twice is counted once. Water Flume receives after its minute was counted (late
 data) is found by comparing the recent hours read again with what was counted in
 them (bridge.meter.recount) and added once; the count never falls. The file is replaced
-atomically before `count` returns: a state published afterwards is never ahead of
-what a restart would load.
+atomically before `count` returns whenever the gallons changed: a state published
+afterwards never has a `total` a restart would not load. Dry minutes only move
+`through`, so they are saved at most every SAVE_DRY minutes (and by `flush` at a
+stop): most minutes of a home are dry, and each save is an fsync the SD card wears
+under. A restart after a power cut or a SIGKILL reads those dry minutes from Flume
+again and counts them then, water that reached Flume late included.
 
 Two generations are kept: each save first renames meter.json to meter.json.1 (one
-rename, made durable by the directory fsync the save does anyway: no extra write or
-fsync for the SD card). A damaged meter.json is set aside and meter.json.1 loaded; the
-minutes counted since are read again from Flume (back-fill). When both are unreadable
+rename, no extra write or fsync for the SD card). A damaged meter.json is set aside
+and meter.json.1 loaded; the minutes counted since are read again from Flume
+(back-fill). When both are unreadable
 the meter starts empty and says so in `lost`: the service then restores the counts
 from its own retained states on the broker (`restore`) before it publishes anything.
 """
@@ -44,6 +48,7 @@ LAG_MINUTES = 3
 METER_FILE = "meter.json"
 PREVIOUS = METER_FILE + ".1"  # the generation before the current one
 MINUTE = timedelta(minutes=1)
+SAVE_DRY = timedelta(minutes=15)  # the most `through` runs ahead of meter.json
 
 
 Span = tuple[datetime, int, float]  # (UTC start, minutes, gallons)
@@ -62,6 +67,7 @@ class Meter:
         self._rotate = True
         self.lost = False  # both generations were unreadable: the counts are gone
         self._hours: dict[str, recount.Hours] = {}  # gallons per recent local hour
+        self._saved: dict[str, Reading] = {}  # as meter.json holds them
         self._readings = self._load()
 
     def reading(self, device_id: str) -> Reading | None:
@@ -124,19 +130,35 @@ class Meter:
         gallons = reading.gallons + late + added
         return self._store(device_id, Reading(gallons, reading.since, through), hours)
 
+    def flush(self) -> None:
+        """Save the dry minutes not saved yet (at a stop)."""
+        if self._saved != self._readings:
+            self._save()
+
     def _store(
         self, device_id: str, reading: Reading, hours: recount.Hours | None = None
     ) -> Reading:
         self._readings[device_id] = reading
         self._hours[device_id] = hours or {}
-        self._save()
+        if not self._dry(self._saved.get(device_id), reading):
+            self._save()
         return reading
+
+    def _dry(self, saved: Reading | None, reading: Reading) -> bool:
+        """Whether only dry minutes were counted since the save, and not many."""
+        if saved is None or self._failing:
+            return False
+        same = (saved.gallons, saved.since) == (reading.gallons, reading.since)
+        return same and reading.through - saved.through < SAVE_DRY
 
     def _save(self) -> None:
         try:
             if self._rotate:
                 _rename(self.path, self.previous)
-            write_atomic(self.path, dump(self._readings, self._hours))
+            # No directory fsync (one of two a minute): a rename lost to a power cut
+            # leaves the file before it, and its minutes are counted again from Flume.
+            data = dump(self._readings, self._hours)
+            write_atomic(self.path, data, sync_directory=False)
         except OSError as error:
             report = log.debug if self._failing else log.warning
             report(
@@ -150,11 +172,13 @@ class Meter:
             log.info("saved the meter in %s again", self.path.parent)
         self._failing = False
         self._rotate = True
+        self._saved = dict(self._readings)
 
     def _load(self) -> dict[str, Reading]:
         remove_leftovers(self.path.parent, temp_prefix(self.path))
         try:
-            return self._read(self.path)
+            self._saved = self._read(self.path)
+            return dict(self._saved)
         except FileNotFoundError:
             # Killed between the rotation and the rename: the previous one is newest.
             return self._load_previous(None)

@@ -7,27 +7,11 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-<<<<<<< HEAD
-from bridge.alerts import AlertBook, RuleBook
-from bridge.config import Settings
-from bridge.contract import Contract
-from bridge.errors import (
-    BridgeError,
-    ConfigError,
-    FlumeRateLimitError,
-)
-from bridge.flume.budget import RequestBudget
-from bridge.flume.client import FlumeClient, select_devices, served
-from bridge.flume.planner import Plan, plan
-from bridge.meter import Meter
-from bridge.models import Device, Diagnostics, Event, Location, Message, Usage
-=======
 from bridge.errors import BridgeError, ConfigError, FlumeRateLimitError
 from bridge.flume.client import select_devices, served
 from bridge.flume.planner import Plan, plan
 from bridge.models import Device, Diagnostics, Event, Message, Usage
 from bridge.service.away import AwayModes
->>>>>>> split
 from bridge.service.board import Board
 from bridge.service.outbox import Outbox
 from bridge.service.parts import Parts

@@ -6,13 +6,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from bridge.alerts import AlertBook
+from bridge.alerts import AlertBook, RuleBook
 from bridge.config import Settings
 from bridge.contract import Contract
 from bridge.flume.budget import RequestBudget
 from bridge.flume.client import FlumeClient
 from bridge.meter import Meter
-from bridge.rules import RuleBook
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,5 +28,7 @@ class Parts:
     now: Callable[[], datetime]  # Flume's clock (bridge.flume.clock)
 
     def close(self) -> None:
-        """Close the Flume client's HTTP session."""
+        """Save what the meter and the rules kept in memory; close the HTTP session."""
+        self.meter.flush()
+        self.rules.flush()
         self.client.close()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import requests
 
-from bridge.alerts.rulebook import RULES_FILE
+from bridge.alerts.rulebook import RULES_FILE, SAVE_DRY
 from bridge.service import Jobs
 from bridge.simulator.clock import SimClock
 from bridge.simulator.server import Simulator
@@ -93,7 +93,7 @@ def test_a_usage_poll_with_no_new_minute_does_not_rewrite_rules_json(
     make_jobs: JobsFactory,
     tmp_path: Path,
 ) -> None:
-    """A poll before a new minute settles keeps rules.json; a later one replaces it."""
+    """A poll with no new minute keeps rules.json; one SAVE_DRY later replaces it."""
     sim = sim_factory(
         clock=SimClock(START, speed=0.0), timezones=("UTC",), latency_minutes=0
     )
@@ -107,6 +107,6 @@ def test_a_usage_poll_with_no_new_minute_does_not_rewrite_rules_json(
     assert route_count(sim, QUERY) == queries + 1  # a real poll, with nothing new
     after = path.stat()
     assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
-    sim.clock.advance(10 * 60)
+    sim.clock.advance(SAVE_DRY.total_seconds() + 60)
     jobs.usage(sensor)  # Flume's clock moved: the minutes since are judged
     assert path.stat().st_ino != before.st_ino
