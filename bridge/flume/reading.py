@@ -81,20 +81,30 @@ def _read_field(
     found: Read,
 ) -> None:
     answers = [_points(window, answer, problems) for window in parts]
+    amounts = []
     for window, points in zip(parts, answers, strict=True):
-        found.lessons.update(_lessons(window, points, dialect))
-    if name in SERIES:
-        spans = [
-            (start, window.step, gallons)
-            for window, points in zip(parts, answers, strict=True)
-            for start, gallons in buckets(window, points, dialect)
-        ]
-        found.spans += spans
-        return
-    found.values[name] = math.fsum(
-        value(window, points, dialect)
-        for window, points in zip(parts, answers, strict=True)
-    )
+        # Placed once, for the lessons and the value or the spans alike.
+        placed = _placed(name, window, points, dialect)
+        found.lessons.update(_lessons(window, points, placed))
+        if name in SERIES:
+            found.spans += [(start, window.step, g) for start, g in placed or ()]
+        elif placed is None:
+            amounts.append(value(window, points, dialect))
+        else:
+            amounts.append(math.fsum(gallons for _, gallons in placed))
+    if name not in SERIES:
+        found.values[name] = math.fsum(amounts)
+
+
+def _placed(
+    name: str, window: Window, points: Sequence[Point], dialect: Dialect
+) -> list[tuple[datetime, float]] | None:
+    """The buckets of a series the field needs placed; None for a SUM or a total."""
+    if window.first_bucket is None:
+        return None
+    if name not in SERIES and not any(point.datetime for point in points):
+        return None  # summed as it came, or by position (bridge.flume.buckets.value)
+    return buckets(window, points, dialect)
 
 
 def _points(
@@ -129,17 +139,15 @@ def _told(
 
 
 def _lessons(
-    window: Window, points: Sequence[Point], dialect: Dialect
+    window: Window, points: Sequence[Point], placed: list[tuple[datetime, float]] | None
 ) -> dict[str, object]:
     """What a labelled series answer shows the server ignores."""
     labels = [point.datetime for point in points]
-    if window.first_bucket is None or len(points) < 2 or not all(labels):
+    if placed is None or len(points) < 2 or not all(labels):
         return {}
     lessons: dict[str, object] = {}
-    if window.step > 1:
-        placed = [start for start, _ in buckets(window, points, dialect)]
-        if _finer(placed, window.step):
-            lessons["grouping"] = False
+    if window.step > 1 and _finer([start for start, _ in placed], window.step):
+        lessons["grouping"] = False
     return lessons
 
 
