@@ -2,37 +2,36 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from bridge.alerts import RuleBook
 from bridge.alerts.rulebook import RULES_FILE, SAVE_DRY
 from bridge.alerts.rules import AWAY_WINDOW
+from tests.support.statefiles import through_on_disk
 from tests.unit.test_alerts_rules import DEVICE, LIMITS, MINUTE, T0, feed, primed
 
 DRY_MINUTES = int(SAVE_DRY / MINUTE)
-
-
-def through_on_disk(state_dir: Path) -> str:
-    """The `through` rules.json holds for DEVICE."""
-    document = json.loads((state_dir / RULES_FILE).read_bytes())
-    return str(document["devices"][DEVICE]["through"])
 
 
 def test_dry_minutes_wait_for_save_dry_minutes(tmp_path: Path) -> None:
     """Minutes that move only `through` are written once SAVE_DRY minutes passed."""
     book = primed(tmp_path)
     assert feed(book, [0.0] * (DRY_MINUTES - 1), T0 + MINUTE) == []
-    assert through_on_disk(tmp_path) == (T0 + MINUTE).isoformat()
+    assert through_on_disk(tmp_path / RULES_FILE, DEVICE) == (T0 + MINUTE).isoformat()
     assert feed(book, [0.0], T0 + DRY_MINUTES * MINUTE) == []
-    assert through_on_disk(tmp_path) == (T0 + (DRY_MINUTES + 1) * MINUTE).isoformat()
+    assert (
+        through_on_disk(tmp_path / RULES_FILE, DEVICE)
+        == (T0 + (DRY_MINUTES + 1) * MINUTE).isoformat()
+    )
 
 
 def test_water_is_written_at_once(tmp_path: Path) -> None:
     """A wet minute changes the streaks: rules.json has it when update() returns."""
     book = primed(tmp_path)
     feed(book, [0.0, 0.0, 0.25], T0 + MINUTE)
-    assert through_on_disk(tmp_path) == (T0 + 4 * MINUTE).isoformat()
+    assert (
+        through_on_disk(tmp_path / RULES_FILE, DEVICE) == (T0 + 4 * MINUTE).isoformat()
+    )
 
 
 def test_a_kill_in_a_dry_spell_tells_nothing_again(tmp_path: Path) -> None:
@@ -46,9 +45,11 @@ def test_a_kill_in_a_dry_spell_tells_nothing_again(tmp_path: Path) -> None:
         ("continuous_flow", False),
         ("session", None),
     }
-    saved = through_on_disk(tmp_path)
+    saved = through_on_disk(tmp_path / RULES_FILE, DEVICE)
     assert feed(book, [0.0] * 4, wet + 19 * MINUTE) == []
-    assert through_on_disk(tmp_path) == saved  # only `through` moved: not written
+    assert (
+        through_on_disk(tmp_path / RULES_FILE, DEVICE) == saved
+    )  # only `through` moved: not written
     again = RuleBook(tmp_path, LIMITS)  # no flush: as after a SIGKILL or a power cut
     assert feed(again, [0.0] * 5, wet + 18 * MINUTE) == []
     assert again.tracker(DEVICE) == book.tracker(DEVICE)
@@ -58,6 +59,8 @@ def test_flush_saves_the_dry_minutes(tmp_path: Path) -> None:
     """flush() (a clean stop) writes what only moved `through`."""
     book = primed(tmp_path)
     feed(book, [0.0] * 3, T0 + MINUTE)
-    assert through_on_disk(tmp_path) == (T0 + MINUTE).isoformat()
+    assert through_on_disk(tmp_path / RULES_FILE, DEVICE) == (T0 + MINUTE).isoformat()
     book.flush()
-    assert through_on_disk(tmp_path) == (T0 + 4 * MINUTE).isoformat()
+    assert (
+        through_on_disk(tmp_path / RULES_FILE, DEVICE) == (T0 + 4 * MINUTE).isoformat()
+    )
