@@ -46,9 +46,14 @@ def instants(label: str, zone: ZoneInfo) -> tuple[datetime, ...]:
     naive = wall(label)
     if naive is None:
         return ()
-    found = {naive.replace(tzinfo=zone, fold=fold).astimezone(UTC) for fold in (0, 1)}
+    first = naive.replace(tzinfo=zone).astimezone(UTC)
+    second = naive.replace(tzinfo=zone, fold=1).astimezone(UTC)
+    if first == second:
+        return (first,)  # the folds agree: neither repeated nor skipped (most labels)
     # A wall time in a spring-forward gap maps to instants that read back otherwise.
-    real = [t for t in found if t.astimezone(zone).replace(tzinfo=None) == naive]
+    real = [
+        t for t in (first, second) if t.astimezone(zone).replace(tzinfo=None) == naive
+    ]
     return tuple(sorted(real))
 
 
@@ -130,6 +135,9 @@ def _place(
 def _choose(
     options: tuple[datetime, ...], previous: datetime | None, first: datetime
 ) -> datetime | None:
+    if len(options) == 1:  # most labels: the one instant, if it is after the previous
+        only = options[0]
+        return only if previous is None or only > previous else None
     if previous is None:
         later = [t for t in options if t >= first]
         # A bucket before `first` is still placed: the window drops it as surplus.

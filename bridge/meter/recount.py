@@ -20,6 +20,7 @@ import logging
 import math
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,7 @@ def hour_of(minute: datetime, zone: ZoneInfo) -> datetime:
     return local.astimezone(UTC)
 
 
+@lru_cache(maxsize=64)  # the same 26 hours are re-read every cycle
 def next_hour(start: datetime, zone: ZoneInfo) -> datetime:
     """The start of the local hour after the one starting at `start`."""
     # A 30-minute DST shift (Lord Howe) makes some local hours 30 or 90 minutes.
