@@ -101,7 +101,7 @@ def run(sim_factory: SimFactory, broker_factory: BrokerFactory, tmp_path: Path) 
     return Run(sim, broker_factory, tmp_path)
 
 
-@pytest.mark.timeout(120)  # about 15 s; its waits allow for a loaded machine
+@pytest.mark.timeout(120)  # about 7 s; its waits allow for a loaded machine
 def test_a_stop_saves_the_dry_minutes(run: Run) -> None:
     """After SIGTERM, meter.json and rules.json hold every minute the states told."""
     with subscriber(run.broker, (f"flume/{run.sensor}/state",)) as sub:
@@ -125,7 +125,7 @@ def test_a_stop_saves_the_dry_minutes(run: Run) -> None:
     assert "Traceback" not in bridge.text()
 
 
-@pytest.mark.timeout(120)  # about 20 s; its waits allow for a loaded machine
+@pytest.mark.timeout(120)  # about 7 s; its waits allow for a loaded machine
 def test_a_kill_in_a_dry_spell_never_lowers_total(run: Run) -> None:
     """After SIGKILL with dry minutes unsaved, a restart counts them again: no lower."""
     with subscriber(run.broker, (f"flume/{run.sensor}/state",)) as sub:
