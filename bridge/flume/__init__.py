@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import importlib
 import sys
+import threading
 import types
 from importlib.metadata import PackageNotFoundError, version
+
+_SWAP = threading.Lock()
 
 
 class _OnFirstUse(types.ModuleType):
@@ -15,14 +18,18 @@ class _OnFirstUse(types.ModuleType):
     which answers from then on.
     """
 
+    __version__: str
+
     def __getattr__(self, attribute: str) -> object:
         # The import system's own questions (`__path__` on every `from x import y`)
         # are not uses: a module not yet loaded has no path, file or loader.
         if attribute.startswith("__"):
             raise AttributeError(attribute)
-        if sys.modules.get(self.__name__) is self:
-            del sys.modules[self.__name__]
-        return getattr(importlib.import_module(self.__name__), attribute)
+        with _SWAP:  # one thread takes the stand-in out, the others find the module
+            if sys.modules.get(self.__name__) is self:
+                del sys.modules[self.__name__]
+            module = importlib.import_module(self.__name__)
+        return getattr(module, attribute)
 
 
 def _defer(name: str, distribution: str) -> None:
@@ -30,7 +37,7 @@ def _defer(name: str, distribution: str) -> None:
         return
     try:
         stand_in = _OnFirstUse(name)
-        stand_in.__version__ = version(distribution)  # type: ignore[attr-defined]
+        stand_in.__version__ = version(distribution)
     except PackageNotFoundError:
         return
     sys.modules[name] = stand_in
