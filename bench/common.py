@@ -77,11 +77,17 @@ class SimProcess:
 
 @contextmanager
 def simulator_process(
-    start: datetime | None = None, speed: float = 0.0, sensors: int = 1
+    start: datetime | None = None,
+    speed: float = 0.0,
+    sensors: int = 1,
+    binary: str = FLUME_MQTT,
 ) -> Iterator[SimProcess]:
-    """A simulator in a process of its own (its CPU and memory are not ours)."""
+    """A simulator in a process of its own (its CPU and memory are not ours).
+
+    `binary`: the `flume-mqtt` to start, another checkout's for bench/rss_versus.py.
+    """
     when = (start or datetime.now(UTC)).replace(microsecond=0).isoformat()
-    command = [FLUME_MQTT, "simulate", "--port", "0", "--start", when]
+    command = [binary, "simulate", "--port", "0", "--start", when]
     command += ["--speed", str(speed), "--sensors", str(sensors)]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     try:

@@ -87,12 +87,14 @@ def bridge_env(api_url: str, port: int, base: str, home: Path) -> dict[str, str]
 
 
 @contextmanager
-def bridge(env: dict[str, str], home: Path) -> Iterator[subprocess.Popen[bytes]]:
+def bridge(
+    env: dict[str, str], home: Path, binary: str = FLUME_MQTT
+) -> Iterator[subprocess.Popen[bytes]]:
     """`flume-mqtt run` with `env`, stopped with SIGTERM when the block ends."""
     home.mkdir(parents=True, exist_ok=True)
     with (home / "bridge.log").open("wb") as log:
         process = subprocess.Popen(
-            [FLUME_MQTT, "run"], env=env, cwd=home, stdout=log, stderr=log
+            [binary, "run"], env=env, cwd=home, stdout=log, stderr=log
         )
         try:
             yield process
@@ -127,10 +129,15 @@ class Steady:
     cpu_percent: float
 
 
-def steady_rss(api_url: str, port: int, home: Path, seconds: float) -> Steady:
-    """Run the bridge for `seconds`, sampling its memory; the last sample counts."""
+def steady_rss(
+    api_url: str, port: int, home: Path, seconds: float, binary: str = FLUME_MQTT
+) -> Steady:
+    """Run the bridge for `seconds`, sampling its memory; the last sample counts.
+
+    `binary`: the `flume-mqtt` to run, another checkout's for bench/rss_versus.py.
+    """
     env = bridge_env(api_url, port, "steady", home)
-    with watching(port, "steady") as watch, bridge(env, home) as process:
+    with watching(port, "steady") as watch, bridge(env, home, binary) as process:
         watch.wait_usage(FIRST_STATE_TIMEOUT)
         started = time.monotonic()
         cpu_before = cpu_seconds(process.pid)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import logging
 import os
 import socket
@@ -338,6 +337,10 @@ def _warn_unknown(
     known = [name.upper() for name in Settings.model_fields]
     for name in sorted(names - set(known)):
         if name.startswith(CHECKED_PREFIXES):
+            # Here, not at the top: only a misspelt variable needs difflib (0.2 MiB
+            # that `run` would otherwise keep for its whole life).
+            import difflib  # noqa: PLC0415
+
             close = difflib.get_close_matches(name, known, n=1)
             hint = f"did you mean {close[0]}?" if close else "it is ignored"
             log.warning("unknown variable %s; %s", name, hint)
