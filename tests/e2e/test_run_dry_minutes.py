@@ -92,6 +92,18 @@ def dry_spell(run: Run, sub: Subscriber) -> None:
     assert all(saved < through for saved in run.saved_through()), run.saved_through()
 
 
+def stopped_after_dry_spell(
+    run: Run, sub: Subscriber, how: signal.Signals
+) -> tuple[BridgeProcess, int]:
+    """Start the bridge, go through the dry spell, stop it with `how`; its exit code."""
+    bridge = run.start()
+    try:
+        dry_spell(run, sub)
+    finally:
+        code = bridge.stop(how)
+    return bridge, code
+
+
 @pytest.fixture
 def run(sim_factory: SimFactory, broker_factory: BrokerFactory, tmp_path: Path) -> Run:
     """A UTC household at START, its minutes visible at once."""
@@ -105,11 +117,7 @@ def run(sim_factory: SimFactory, broker_factory: BrokerFactory, tmp_path: Path) 
 def test_a_stop_saves_the_dry_minutes(run: Run) -> None:
     """After SIGTERM, meter.json and rules.json hold every minute the states told."""
     with subscriber(run.broker, (f"flume/{run.sensor}/state",)) as sub:
-        bridge = run.start()
-        try:
-            dry_spell(run, sub)
-        finally:
-            code = bridge.stop(signal.SIGTERM)
+        bridge, code = stopped_after_dry_spell(run, sub, signal.SIGTERM)
         assert code == 0, bridge.text()
         last = states(sub, run.sensor)[-1]
     meter, rules = run.saved_through()
@@ -129,11 +137,7 @@ def test_a_stop_saves_the_dry_minutes(run: Run) -> None:
 def test_a_kill_in_a_dry_spell_never_lowers_total(run: Run) -> None:
     """After SIGKILL with dry minutes unsaved, a restart counts them again: no lower."""
     with subscriber(run.broker, (f"flume/{run.sensor}/state",)) as sub:
-        bridge = run.start()
-        try:
-            dry_spell(run, sub)
-        finally:
-            bridge.stop(signal.SIGKILL)
+        stopped_after_dry_spell(run, sub, signal.SIGKILL)
         lagging, _ = run.saved_through()
         before = len(states(sub, run.sensor))
         last = states(sub, run.sensor)[-1]
